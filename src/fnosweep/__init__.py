@@ -1,0 +1,3 @@
+"""fnosweep: hyperparameter sweeps for Fourier Neural Operators, with stability diagnoses."""
+
+__version__ = "0.1.0"

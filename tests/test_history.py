@@ -1,0 +1,77 @@
+import math
+from pathlib import Path
+
+import pytest
+
+from fnosweep.errors import HistoryError
+from fnosweep.history import EpochRecord, History, RunInfo, append_line, parse_lines, read_history, write_history
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "histories"
+
+
+def test_round_trip_keeps_nan_and_infinity(tmp_path):
+    h = History(
+        run=RunInfo(n_params=100, n_train=10, lr=1e-3, extra={"note": "x"}),
+        epochs=(EpochRecord(epoch=0, train_loss=math.nan, eval={"32_l2": math.inf}, grad_norm={"max": 2.0}),),
+    )
+    path = tmp_path / "h.jsonl"
+    write_history(path, h)
+    text = path.read_text()
+    assert "NaN" in text and "Infinity" in text
+    back = read_history(path)
+    assert math.isnan(back.epochs[0].train_loss)
+    assert back.epochs[0].eval["32_l2"] == math.inf
+    assert back.run.extra == {"note": "x"} and back.run.params_per_sample == 10
+
+
+def test_unknown_keys_are_ignored():
+    h = parse_lines(['{"kind": "run", "future": 1}', '{"kind": "epoch", "epoch": 0, "new_metric": 3}'])
+    assert h.epochs[0].epoch == 0
+
+
+def test_append_line_writes_whole_lines(tmp_path):
+    path = tmp_path / "h.jsonl"
+    append_line(path, RunInfo(n_train=5).to_dict())
+    append_line(path, EpochRecord(epoch=0, train_loss=1.0).to_dict())
+    assert read_history(path).epochs[0].train_loss == 1.0
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([], "the history is empty"),
+        (['{"kind": "epoch", "epoch": 0}'], "line 1: an epoch before the 'run' line"),
+        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 0'], "line 2: not valid JSON"),
+        (['{"kind": "run"}', "[1, 2]"], "line 2: expected a JSON object, but got list"),
+        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 0, "train_loss": "low"}'], "line 2: 'train_loss' must be a number or null, but got 'low'"),
+        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 1}', '{"kind": "epoch", "epoch": 0}'], "line 3: epoch 0 is out of order"),
+        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 1}', '{"kind": "epoch", "epoch": 1}'], "line 3: epoch 1 is repeated"),
+        (['{"kind": "run"}', '{"kind": "epoch"}'], "line 2: an epoch line needs 'epoch'"),
+        (['{"kind": "run"}', '{"kind": "epoch", "epoch": true}'], "line 2: 'epoch' must be a whole number"),
+        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 0, "eval": [1]}'], "line 2: 'eval' must be an object"),
+        (['{"kind": "run", "n_params": "many"}'], "line 1: 'n_params' must be a whole number"),
+        (['{"kind": "walk"}'], "line 1: 'kind' must be 'run' or 'epoch'"),
+    ],
+)
+def test_bad_history_names_the_line(lines, message):
+    with pytest.raises(HistoryError, match=None) as err:
+        parse_lines(lines, source="h.jsonl")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_binary_and_missing_files(tmp_path):
+    binary = tmp_path / "b.jsonl"
+    binary.write_bytes(b'{"kind": "run"}\n\xff\xfe\x00garbage')
+    with pytest.raises(HistoryError, match="line 2: not UTF-8"):
+        read_history(binary)
+    with pytest.raises(HistoryError, match="no such file"):
+        read_history(tmp_path / "missing.jsonl")
+    with pytest.raises(HistoryError, match="is a directory"):
+        read_history(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["seed000_unstable.jsonl", "seed001_progressing.jsonl"])
+def test_seed_histories_read(name):
+    h = read_history(SHARED / name)
+    assert len(h.epochs) in (3, 12)
