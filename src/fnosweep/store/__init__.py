@@ -1,0 +1,313 @@
+"""The store: the only module that talks SQLAlchemy.
+
+Every call goes through one session scope that commits, or rolls back and re-raises
+as `StoreError`. Reads return value objects (`TrialRow`, `EpochRecord`), never rows.
+Epoch writes are idempotent (unique on study, trial and epoch), so a retried or
+replayed record never duplicates an epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, update
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from fnosweep.errors import StoreError
+from fnosweep.history import EpochRecord, RunInfo
+from fnosweep.store import tables as t
+
+SQLITE_BUSY_TIMEOUT_S = 30
+"""How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """What fnosweep knows of one trial beside Optuna's own record."""
+
+    study_name: str
+    number: int
+    attempt: int
+    state: str
+    params: Mapping[str, Any]
+    run_info: RunInfo | None
+    value: float | None
+    verdict: str | None
+    diagnosis: Mapping[str, Any] | None
+    reason: str | None
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DriverLock:
+    host: str
+    pid: int
+    since: datetime
+    heartbeat_at: datetime
+
+
+def redact(url: str) -> str:
+    """A storage URL fit to print: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def engine_kwargs(url: str) -> dict[str, Any]:
+    """Connection settings shared by fnosweep's engine and Optuna's RDBStorage."""
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    return {"pool_pre_ping": True}
+
+
+class Store:
+    """fnosweep's tables in the study database."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> Store:
+        """Open (and by default create) fnosweep's tables at a storage URL.
+
+        SQLite files get WAL journaling: readers (a dashboard, `fnosweep report`) then
+        never block the driver, the study's only writer.
+        """
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"storage URL {url!r} is not a database URL (expected e.g. sqlite:///studies/x.db or postgresql+psycopg://user@host/db)") from None
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            db = Path(parsed.database)
+            if not create and not db.exists():
+                raise StoreError(f"storage {redact(url)}: no such database file {db}")
+            if create:
+                try:
+                    db.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise StoreError(f"storage {redact(url)}: cannot create {db.parent}: {e.strerror}") from None
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        try:
+            engine = create_engine(url, **engine_kwargs(url))
+        except (ArgumentError, ImportError) as e:
+            raise StoreError(f"storage {redact(url)}: {e}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine, url)
+        try:
+            with engine.begin() as conn:
+                if create:
+                    t.metadata.create_all(conn)
+                elif not inspect(conn).has_table(t.studies.name):
+                    raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
+        except SQLAlchemyError as e:
+            raise StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
+        return store
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as e:
+            raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
+
+    # -- studies ---------------------------------------------------------------------
+
+    def study_meta(self, study_name: str) -> tuple[str, dict[str, Any]] | None:
+        """(fingerprint, search space) recorded for a study, or None for a new one."""
+        with self._tx() as conn:
+            row = conn.execute(
+                select(t.studies.c.fingerprint, t.studies.c.space).where(t.studies.c.study_name == study_name)
+            ).first()
+        return None if row is None else (row.fingerprint, json.loads(row.space))
+
+    def put_study(self, study_name: str, *, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
+        values = {"fingerprint": fingerprint, "space": _dumps(space), "spec": _dumps(spec)}
+        with self._tx() as conn:
+            done = conn.execute(update(t.studies).where(t.studies.c.study_name == study_name).values(**values))
+            if done.rowcount == 0:
+                conn.execute(t.studies.insert().values(study_name=study_name, created_at=_now(), **values))
+
+    def study_names(self) -> list[str]:
+        with self._tx() as conn:
+            return list(conn.execute(select(t.studies.c.study_name).order_by(t.studies.c.study_name)).scalars())
+
+    def study_spec(self, study_name: str) -> dict[str, Any] | None:
+        with self._tx() as conn:
+            row = conn.execute(select(t.studies.c.spec).where(t.studies.c.study_name == study_name)).first()
+        return None if row is None else json.loads(row.spec)
+
+    # -- the driver lock -------------------------------------------------------------
+
+    def acquire_driver(self, study_name: str, *, stale_after_s: float) -> DriverLock | None:
+        """Take the study's driver lock. Returns the live holder instead when another
+        driver's heartbeat is younger than `stale_after_s` (then nothing changes)."""
+        me = {"driver_host": socket.gethostname(), "driver_pid": os.getpid()}
+        now = _now()
+        with self._tx() as conn:
+            row = conn.execute(
+                select(t.studies).where(t.studies.c.study_name == study_name).with_for_update()
+            ).first()
+            if row is None:
+                raise StoreError(f"study {study_name!r} has no fnosweep record; cannot lock it")
+            if row.heartbeat_at is not None and row.driver_pid is not None:
+                beat = _aware(row.heartbeat_at)
+                mine = (row.driver_host, row.driver_pid) == (me["driver_host"], me["driver_pid"])
+                if not mine and now - beat < timedelta(seconds=stale_after_s):
+                    return DriverLock(row.driver_host, row.driver_pid, _aware(row.driver_since), beat)
+            conn.execute(
+                update(t.studies).where(t.studies.c.study_name == study_name)
+                .values(**me, driver_since=now, heartbeat_at=now)
+            )
+        return None
+
+    def heartbeat(self, study_name: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(t.studies)
+                .where(t.studies.c.study_name == study_name, t.studies.c.driver_pid == os.getpid())
+                .values(heartbeat_at=_now())
+            )
+
+    def release_driver(self, study_name: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(t.studies)
+                .where(t.studies.c.study_name == study_name, t.studies.c.driver_pid == os.getpid())
+                .values(driver_host=None, driver_pid=None, driver_since=None, heartbeat_at=None)
+            )
+
+    # -- trials ----------------------------------------------------------------------
+
+    def start_trial(self, study_name: str, number: int, *, params: Mapping[str, Any], attempt: int = 0) -> None:
+        """Record a trial as RUNNING. A new attempt drops the epochs of the last one."""
+        values = {"attempt": attempt, "state": "RUNNING", "params": _dumps(params), "started_at": _now(),
+                  "run_info": None, "value": None, "verdict": None, "diagnosis": None,
+                  "reason": None, "error": None, "finished_at": None}
+        key = (t.trials.c.study_name == study_name) & (t.trials.c.number == number)
+        with self._tx() as conn:
+            conn.execute(delete(t.epochs).where(t.epochs.c.study_name == study_name, t.epochs.c.number == number))
+            if conn.execute(update(t.trials).where(key).values(**values)).rowcount == 0:
+                conn.execute(t.trials.insert().values(study_name=study_name, number=number, **values))
+
+    def put_run_info(self, study_name: str, number: int, run: RunInfo) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(t.trials).where(t.trials.c.study_name == study_name, t.trials.c.number == number)
+                .values(run_info=_dumps(run.to_dict()))
+            )
+
+    def put_epoch(self, study_name: str, number: int, record: EpochRecord, *, attempt: int = 0) -> None:
+        """Write one epoch, committed at once; writing the same epoch again replaces it."""
+        values = {"study_name": study_name, "number": number, "epoch": record.epoch,
+                  "attempt": attempt, "record": _dumps(record.to_dict())}
+        with self._tx() as conn:
+            conn.execute(_upsert(conn, t.epochs, values, ["study_name", "number", "epoch"]))
+
+    def finish_trial(
+        self,
+        study_name: str,
+        number: int,
+        *,
+        state: str,
+        value: float | None = None,
+        verdict: str | None = None,
+        diagnosis: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(t.trials).where(t.trials.c.study_name == study_name, t.trials.c.number == number)
+                .values(state=state, value=value, verdict=verdict,
+                        diagnosis=None if diagnosis is None else _dumps(diagnosis),
+                        reason=reason, error=error, finished_at=_now())
+            )
+
+    def trials(self, study_name: str) -> list[TrialRow]:
+        with self._tx() as conn:
+            rows = conn.execute(
+                select(t.trials).where(t.trials.c.study_name == study_name).order_by(t.trials.c.number)
+            ).all()
+        return [_trial_row(r) for r in rows]
+
+    def epochs(self, study_name: str, numbers: Sequence[int] | None = None) -> dict[int, list[EpochRecord]]:
+        """Epoch records per trial number, in epoch order."""
+        query = select(t.epochs.c.number, t.epochs.c.record).where(t.epochs.c.study_name == study_name)
+        if numbers is not None:
+            query = query.where(t.epochs.c.number.in_(list(numbers)))
+        out: dict[int, list[EpochRecord]] = {}
+        with self._tx() as conn:
+            for number, record in conn.execute(query.order_by(t.epochs.c.number, t.epochs.c.epoch)):
+                out.setdefault(number, []).append(EpochRecord.from_dict(json.loads(record)))
+        return out
+
+    def epoch_count(self, study_name: str) -> int:
+        with self._tx() as conn:
+            return conn.execute(
+                select(func.count()).select_from(t.epochs).where(t.epochs.c.study_name == study_name)
+            ).scalar_one()
+
+
+def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(**values)
+    return stmt.on_conflict_do_update(index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys})
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses no committed epoch
+    cur.close()
+
+
+def _trial_row(r: Any) -> TrialRow:
+    return TrialRow(
+        study_name=r.study_name, number=r.number, attempt=r.attempt, state=r.state,
+        params=json.loads(r.params), run_info=None if r.run_info is None else RunInfo.from_dict(json.loads(r.run_info)),
+        value=r.value, verdict=r.verdict, diagnosis=None if r.diagnosis is None else json.loads(r.diagnosis),
+        reason=r.reason, error=r.error, started_at=_aware(r.started_at), finished_at=_aware(r.finished_at),
+    )
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, allow_nan=True, default=str)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(ts: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes; everything fnosweep writes is UTC.
+    if ts is None or ts.tzinfo is not None:
+        return ts
+    return ts.replace(tzinfo=UTC)
+
+
+def _first_line(e: BaseException) -> str:
+    orig = getattr(e, "orig", None)
+    text = str(orig if orig is not None else e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

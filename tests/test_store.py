@@ -1,0 +1,71 @@
+import math
+import sqlite3
+
+import pytest
+
+from fnosweep.errors import StoreError
+from fnosweep.history import EpochRecord, RunInfo
+from fnosweep.store import Store, redact
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(f"sqlite:///{tmp_path}/db/s.db")
+    s.put_study("s", fingerprint="abc", space={"params": {}}, spec={"study": {"name": "s"}})
+    yield s
+    s.close()
+
+
+def test_epochs_are_idempotent_and_keep_nan(store):
+    store.start_trial("s", 0, params={"training.lr": 0.01})
+    store.put_epoch("s", 0, EpochRecord(epoch=0, train_loss=1.0))
+    store.put_epoch("s", 0, EpochRecord(epoch=1, train_loss=math.nan, eval={"8_l2": math.inf}))
+    store.put_epoch("s", 0, EpochRecord(epoch=1, train_loss=math.nan, eval={"8_l2": math.inf}))  # replayed
+    records = store.epochs("s")[0]
+    assert [r.epoch for r in records] == [0, 1]
+    assert math.isnan(records[1].train_loss) and records[1].eval["8_l2"] == math.inf
+    assert store.epoch_count("s") == 2
+
+
+def test_trial_rows_are_values(store):
+    store.start_trial("s", 3, params={"training.lr": 0.01})
+    store.put_run_info("s", 3, RunInfo(n_params=10, n_train=5))
+    store.finish_trial("s", 3, state="PRUNED", value=0.5, verdict="diverged", diagnosis={"verdict": "diverged"}, reason="nan")
+    (row,) = store.trials("s")
+    assert (row.number, row.state, row.verdict, row.reason) == (3, "PRUNED", "diverged", "nan")
+    assert row.params == {"training.lr": 0.01} and row.run_info.params_per_sample == 2.0
+    assert row.finished_at.tzinfo is not None
+
+
+def test_a_new_attempt_drops_the_last_attempts_epochs(store):
+    store.start_trial("s", 0, params={})
+    store.put_epoch("s", 0, EpochRecord(epoch=0, train_loss=1.0))
+    store.start_trial("s", 0, params={}, attempt=1)
+    assert store.epochs("s") == {}
+    assert store.trials("s")[0].attempt == 1
+
+
+def test_sqlite_runs_in_wal_mode(store, tmp_path):
+    with sqlite3.connect(tmp_path / "db" / "s.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_driver_lock_refuses_a_live_driver_and_takes_a_stale_one(store, monkeypatch):
+    assert store.acquire_driver("s", stale_after_s=60) is None
+    monkeypatch.setattr("os.getpid", lambda: 999_999)  # another process
+    holder = store.acquire_driver("s", stale_after_s=60)
+    assert holder is not None and holder.pid != 999_999
+    assert store.acquire_driver("s", stale_after_s=0) is None  # the first driver's heartbeat is stale now
+
+
+def test_bad_urls_are_one_line_errors(tmp_path):
+    with pytest.raises(StoreError, match="is not a database URL"):
+        Store.open("not a url")
+    with pytest.raises(StoreError, match="no such database file"):
+        Store.open(f"sqlite:///{tmp_path}/missing.db", create=False)
+    with pytest.raises(StoreError, match="cannot open storage postgresql"):
+        Store.open("postgresql+psycopg://u:secret@127.0.0.1:1/db")
+
+
+def test_redact_hides_passwords():
+    assert "secret" not in redact("postgresql+psycopg://u:secret@h/db")
