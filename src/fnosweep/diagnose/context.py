@@ -1,0 +1,88 @@
+"""What the rules read, gathered once per history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fnosweep.diagnose import fmt
+from fnosweep.diagnose.findings import Finding
+from fnosweep.diagnose.series import (
+    Series,
+    clip_series,
+    eval_series,
+    first_step_norm,
+    grad_max,
+    grad_series,
+    loss_series,
+    lr_series,
+    pick_metric,
+)
+from fnosweep.diagnose.thresholds import Thresholds
+from fnosweep.history import History, RunInfo
+
+Result = tuple[list[Finding], list[str]]
+"""What a rule returns: its findings and what it could not judge (and why)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    history: History
+    th: Thresholds
+    target: float
+    metric: str | None
+    loss: Series | None
+    eval: Series | None
+    grad: Series | None
+    gmax: Series | None
+    first_norm: float | None
+    clip: Series | None
+    lr: Series | None
+
+    @property
+    def run(self) -> RunInfo:
+        return self.history.run
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.history.epochs)
+
+    @property
+    def last_epoch(self) -> int:
+        return self.history.epochs[-1].epoch if self.history.epochs else 0
+
+    def lr_text(self) -> str:
+        """The run's learning rate as the actions quote it (the initial one)."""
+        lr = self.run.lr if self.run.lr is not None else (self.lr.values[0] if self.lr else None)
+        return fmt.sci(lr)
+
+    def lr_value(self) -> float | None:
+        return self.run.lr if self.run.lr is not None else (self.lr.values[0] if self.lr else None)
+
+    def last_clip(self) -> float | None:
+        return self.clip.values[-1] if self.clip else None
+
+
+def build_context(history: History, th: Thresholds, target: float | None,
+                  metric: str | None) -> Context:
+    chosen = pick_metric(history, metric)
+    return Context(
+        history=history,
+        th=th,
+        target=th.target if target is None else target,
+        metric=chosen,
+        loss=loss_series(history),
+        eval=eval_series(history, chosen),
+        grad=grad_series(history),
+        gmax=grad_max(history),
+        first_norm=first_step_norm(history),
+        clip=clip_series(history),
+        lr=lr_series(history),
+    )
+
+
+def change_text(s: Series, label: str | None = None) -> str:
+    """``train loss 0.8695 → 0.8658 (-0.4 %) over epochs 0–2``."""
+    first, last = s.points[0], s.points[-1]
+    rel = (last[1] - first[1]) / first[1] if first[1] else 0.0
+    return (f"{label or s.name} {fmt.num(first[1])} → {fmt.num(last[1])} ({fmt.pct(rel)}) "
+            f"over {fmt.epochs(first[0], last[0])}")

@@ -1,0 +1,119 @@
+"""Divergence, told apart from the loss bump of a learning-rate jump.
+
+Diverged: any non-finite loss, gradient or eval value; or a finite training loss that ends
+`diverge_loss_factor` times above its best. A cosine warm restart or a step-up of the lr
+bumps the loss too, but right after the lr jumped, and the loss comes back within
+`restart_recover_epochs`: that is reported as a note (``lr_restart``), not a problem.
+"""
+
+from __future__ import annotations
+
+from fnosweep.diagnose import fmt
+from fnosweep.diagnose.context import Context, Result
+from fnosweep.diagnose.findings import Finding
+from fnosweep.diagnose.series import nonfinite_epochs
+
+
+def lr_jumps(ctx: Context) -> list[tuple[int, float, float]]:
+    """(epoch, lr before, lr after) for each epoch whose lr jumped up."""
+    if ctx.lr is None:
+        return []
+    pts = ctx.lr.points
+    return [(e, a, b) for (_, a), (e, b) in zip(pts, pts[1:], strict=False)
+            if a > 0 and b >= ctx.th.lr_jump * a]
+
+
+def diverged_rule(ctx: Context) -> Result:
+    missing = [] if ctx.lr else [
+        "lr schedule: the history has no lr, so a loss bump cannot be matched to a restart"]
+    bad = nonfinite_epochs(ctx.history)
+    if bad:
+        return [_nonfinite(ctx, bad)], missing
+    if ctx.loss is None:
+        return [], missing + ["divergence of the loss: the history has no train_loss"]
+    findings = _restarts(ctx)
+    blowup = _blowup(ctx)
+    if blowup is not None:
+        findings.append(blowup)
+    return findings, missing
+
+
+def _nonfinite(ctx: Context, bad: list[tuple[int, str]]) -> Finding:
+    epoch, what = bad[0]
+    before = [(e, v) for e, v in (ctx.loss.points if ctx.loss else []) if e < epoch]
+    evidence = f"epoch {epoch}: {what}"
+    if before:
+        evidence += f"; last finite train loss {fmt.num(before[-1][1])} at epoch {before[-1][0]}"
+    if len(bad) > 1:
+        evidence += f"; non-finite again in {len(bad) - 1} later epoch(s)"
+    return Finding("diverged", "problem", epoch, evidence + ".", _action(ctx, 10),
+                   {"epoch": epoch, "nonfinite_epochs": len(bad)})
+
+
+def _action(ctx: Context, by: float) -> str:
+    lr = ctx.lr_value()
+    parts = [f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr, by))} (÷{by:g})"] if lr else [
+        "lower the lr (÷10)"]
+    thr = ctx.run.clip_threshold
+    parts.append("clip the gradient norm at 1.0" if thr is None or thr > 1.0 else
+                 f"keep the clip at {fmt.clip(thr)}")
+    parts.append("restart from the last finite checkpoint rather than continuing")
+    return "; ".join(parts) + "."
+
+
+def _blowup(ctx: Context) -> Finding | None:
+    """A finite loss that ends far above its best and is not a restart's bump."""
+    assert ctx.loss is not None
+    pts = ctx.loss.points
+    if len(pts) < 2:
+        return None
+    best_e, best = min(pts[:-1], key=lambda p: p[1])
+    last_e, last = pts[-1]
+    if best <= 0 or last / best < ctx.th.diverge_loss_factor:
+        return None
+    rise = next(e for e, v in pts if e > best_e and v >= ctx.th.diverge_loss_factor * best)
+    jump = next((j for j in lr_jumps(ctx) if best_e < j[0] <= rise + 1), None)
+    numbers = {"best": best, "best_epoch": best_e, "last": last, "factor": round(last / best, 3)}
+    evidence = (f"train loss {fmt.num(best)} at epoch {best_e} → {fmt.num(last)} at epoch "
+                f"{last_e} ({fmt.factor(last / best)}), still climbing")
+    if jump is not None and last_e - jump[0] < ctx.th.restart_recover_epochs:
+        return Finding("lr_restart", "warning", jump[0],
+                       f"{evidence} after lr {fmt.sci(jump[1])} → {fmt.sci(jump[2])} at epoch "
+                       f"{jump[0]}; not yet back to {fmt.num(best)} "
+                       f"({last_e - jump[0] + 1} of {ctx.th.restart_recover_epochs} epochs).",
+                       "watch the next epochs: a restart's bump comes back; if it keeps "
+                       "climbing, lower the restart's peak lr (÷3).", numbers)
+    if jump is not None:
+        evidence += (f"; the lr jumped {fmt.sci(jump[1])} → {fmt.sci(jump[2])} at epoch "
+                     f"{jump[0]} but the loss did not come back within "
+                     f"{ctx.th.restart_recover_epochs} epochs")
+    return Finding("diverged", "problem", rise, evidence + ".", _action(ctx, 3), numbers)
+
+
+def _restarts(ctx: Context) -> list[Finding]:
+    """Notes on lr jumps whose loss bump came back: the schedule's, not divergence."""
+    assert ctx.loss is not None
+    loss = dict(ctx.loss.points)
+    out = []
+    for epoch, before, after in lr_jumps(ctx)[-3:]:
+        pre = loss.get(epoch - 1)
+        window = [(e, v) for e, v in ctx.loss.points
+                  if epoch <= e < epoch + ctx.th.restart_recover_epochs]
+        if pre is None or not window:
+            continue
+        peak_e, peak = max(window, key=lambda p: p[1])
+        back = next((e for e, v in ctx.loss.points if e > peak_e and v <= 1.1 * pre), None)
+        text = (f"lr {fmt.sci(before)} → {fmt.sci(after)} ({fmt.factor(after / before)}) at "
+                f"epoch {epoch}: train loss {fmt.num(pre)} → {fmt.num(peak)} "
+                f"({fmt.factor(peak / pre)}) at epoch {peak_e}")
+        if peak <= pre:
+            text += ", no bump"
+        elif back is not None:
+            text += f", back to ≤ {fmt.num(1.1 * pre)} by epoch {back}"
+        else:
+            continue  # not back (yet): the divergence check judges it
+        out.append(Finding("lr_restart", "info", epoch,
+                           text + ": the schedule's bump, not divergence.", "none needed.",
+                           {"lr_before": before, "lr_after": after, "loss_before": pre,
+                            "loss_peak": peak, "recovered_epoch": back}))
+    return out

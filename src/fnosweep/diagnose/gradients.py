@@ -1,0 +1,222 @@
+"""Gradient rules: explosion (a problem), growth that clipping still holds, heavy clipping.
+
+Growth is the last epoch's pre-clip norm against a reference: the first step's norm when
+the monitor recorded it (seed 000: 0.078), else the smallest earlier epoch value. Growth
+alone is not explosion: a norm that rises while training speeds up (seed 001, 29x) is held
+by clipping; explosion is growth by an order of magnitude *and* clipping on most steps for
+`explode_min_epochs` epochs in a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fnosweep.diagnose import fmt
+from fnosweep.diagnose.context import Context, Result
+from fnosweep.diagnose.curve import rising_streak, trend
+from fnosweep.diagnose.findings import Finding
+from fnosweep.diagnose.series import Series
+
+_TOP_GROUPS = ("lifting", "fno_blocks", "projection")
+
+
+@dataclass(frozen=True)
+class Growth:
+    stat: str
+    ref: float
+    ref_text: str
+    ref_epoch: int
+    last: float
+    last_epoch: int
+
+    @property
+    def factor(self) -> float:
+        return self.last / self.ref
+
+
+def growth(ctx: Context) -> Growth | None:
+    g = ctx.grad
+    if g is None or not g.points:
+        return None
+    last_epoch, last = g.points[-1]
+    earlier = [(e, v) for e, v in g.points[:-1] if v > 0]
+    if ctx.first_norm is not None and (not earlier or ctx.first_norm <= min(v for _, v in earlier)):
+        return Growth(g.name, ctx.first_norm, "first step", g.points[0][0], last, last_epoch)
+    if not earlier:
+        return None
+    ref_epoch, ref = min(earlier, key=lambda p: p[1])
+    return Growth(g.name, ref, f"epoch {ref_epoch}", ref_epoch, last, last_epoch)
+
+
+def clipped_streak(clip: Series | None, fraction: float) -> int:
+    """Epochs in a row, up to the last, with at least `fraction` of steps clipped."""
+    n = 0
+    for v in reversed(clip.values if clip else []):
+        if v < fraction:
+            break
+        n += 1
+    return n
+
+
+def is_explosion(ctx: Context, gr: Growth) -> bool:
+    th = ctx.th
+    if ctx.clip is None:  # nothing confirms clipping gave up: ask for two orders of magnitude
+        return gr.factor >= th.explode_growth_unclipped and _rising(ctx)
+    streak = clipped_streak(ctx.clip, th.explode_clip_fraction)
+    return gr.factor >= th.explode_growth and streak >= th.explode_min_epochs
+
+
+def _rising(ctx: Context) -> bool:
+    g = ctx.grad
+    if g is None or len(g) < 2:
+        return False
+    t = trend(g.points, ctx.th.trend_window)
+    return (t is not None and t.rising(ctx.th.trend_z)) or rising_streak(g.values) >= 2
+
+
+def gradient_rule(ctx: Context) -> Result:
+    if ctx.grad is None:
+        return [], ["gradients: the history has no grad_norm (pre-clip norm per epoch)"]
+    missing = [] if ctx.clip else [
+        "clipping: the history has no clip_fraction; explosion then needs "
+        f"{fmt.factor(ctx.th.explode_growth_unclipped)} growth"]
+    gr = growth(ctx)
+    if gr is None:
+        return [], missing + ["gradient growth: one epoch of gradient norms, nothing to compare"]
+    findings: list[Finding] = []
+    if is_explosion(ctx, gr):
+        findings.append(_explosion(ctx, gr))
+    elif gr.factor >= ctx.th.grad_warn_growth and _rising(ctx):
+        findings.append(_growth_warning(ctx, gr))
+    last_clip = ctx.last_clip()
+    exploded = bool(findings) and findings[0].code == "exploding_gradients"
+    if not exploded and last_clip is not None and last_clip >= ctx.th.explode_clip_fraction:
+        findings.append(_heavy_clipping(ctx, gr))
+    return findings, missing
+
+
+def norm_text(ctx: Context, gr: Growth) -> str:
+    g = ctx.grad
+    assert g is not None
+    first_e, first_v = g.points[0]
+    text = (f"pre-clip gradient norm {gr.stat} {fmt.num(first_v)} → {fmt.num(gr.last)} "
+            f"({fmt.factor(gr.last / first_v)}) over {fmt.epochs(first_e, gr.last_epoch)}")
+    if ctx.gmax and gr.stat != "max":
+        text += f", max {fmt.num(ctx.gmax.values[-1])}"
+    if gr.ref_text == "first step":
+        text += f"; first step {fmt.num(gr.ref)} → {fmt.factor(gr.factor)} growth"
+        if ctx.gmax:
+            text += f" ({fmt.factor(max(ctx.gmax.values) / gr.ref)} to the max)"
+    elif gr.ref_epoch != first_e:
+        text += (f"; from its low {fmt.num(gr.ref)} at epoch {gr.ref_epoch}: "
+                 f"{fmt.factor(gr.factor)}")
+    return text
+
+
+def clip_text(ctx: Context) -> str:
+    if ctx.clip is None:
+        return "no clip fraction recorded"
+    e, v = ctx.clip.points[-1]
+    thr = ctx.run.clip_threshold
+    at = f" at {fmt.clip(thr)}" if thr is not None else ""
+    text = f"{fmt.pct(v, signed=False)} of steps clipped{at} in epoch {e}"
+    earlier = [f"{fmt.pct(c, signed=False)} in epoch {ep}" for ep, c in ctx.clip.points[-3:-1]]
+    return text + (f" ({', '.join(earlier)})" if earlier else "")
+
+
+def group_text(ctx: Context) -> str:
+    """Which layer group carries the gradient, when the monitor measured groups."""
+    groups = ctx.history.epochs[-1].groups if ctx.history.epochs else {}
+    top = [(k, s) for k, s in groups.items() if k in _TOP_GROUPS and s.get("max") is not None]
+    if not top:
+        return ""
+    name, s = max(top, key=lambda kv: kv[1]["max"] or 0.0)
+    return f"; largest group {name} (mean {fmt.num(s.get('mean'))}, max {fmt.num(s.get('max'))})"
+
+
+def _explosion(ctx: Context, gr: Growth) -> Finding:
+    run = ctx.run
+    lr = ctx.lr_value()
+    acts = []
+    if lr:
+        acts.append(f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))} (÷3)")
+    thr = run.clip_threshold
+    if thr is None or thr > 1.0:
+        acts.append(f"clip at 1.0 rather than {fmt.clip(thr) if thr else 'not at all'}")
+    else:
+        acts.append(f"clip at {fmt.clip(thr / 2)} rather than {fmt.clip(thr)}")
+    if (run.scheduler or "").lower() in ("step", "steplr", "none", "constant", ""):
+        acts.append(f"use a plateau scheduler (ReduceLROnPlateau) rather than "
+                    f"{run.scheduler or 'none'}, so the lr falls as soon as the loss stalls")
+    if run.batch_size and run.batch_size <= 8:
+        acts.append(f"batch_size {run.batch_size} → {run.batch_size * 2} for steadier gradients")
+    evidence = f"{norm_text(ctx, gr)}; {clip_text(ctx)}{group_text(ctx)}"
+    cause = (" — each step is rescaled to the clip threshold, so the norm feeds on itself "
+             "(larger steps, steeper region, larger gradients)")
+    return Finding("exploding_gradients", "problem", _start(ctx), evidence + cause + ".",
+                   "; ".join(acts) + ".", _numbers(ctx, gr))
+
+
+def _growth_warning(ctx: Context, gr: Growth) -> Finding:
+    g = ctx.grad
+    assert g is not None
+    streak = rising_streak(g.values)
+    since = g.points[-1 - streak][0]
+    evidence = norm_text(ctx, gr)
+    if streak >= 2:
+        evidence += f", rising every epoch since epoch {since} ({streak} in a row)"
+    evidence += f"; {_clip_start_text(ctx)}{group_text(ctx)}; clipping still holds it"
+    lr = ctx.lr_value()
+    act = (f"keep lr {fmt.sci(lr)} and clip {fmt.clip(ctx.run.clip_threshold)} while the loss "
+           if lr else "keep the settings while the loss ")
+    act += (f"falls; if clipping passes {fmt.pct(ctx.th.explode_clip_fraction, signed=False)} of "
+            f"steps for {ctx.th.explode_min_epochs} epochs or the norm grows another "
+            f"{fmt.factor(ctx.th.explode_growth)}, lower lr"
+            + (f" to {fmt.sci(fmt.lower(lr, 2))} (÷2)" if lr else "")
+            + "; raising the clip threshold would only let the larger steps through")
+    return Finding("gradient_growth", "warning", since, evidence + ".", act + ".",
+                   _numbers(ctx, gr) | {"rising_epochs": streak})
+
+
+def _heavy_clipping(ctx: Context, gr: Growth) -> Finding:
+    thr = ctx.run.clip_threshold
+    over = f" ({fmt.factor(gr.last / thr)} the threshold)" if thr else ""
+    evidence = (f"{clip_text(ctx)}; pre-clip norm {gr.stat} {fmt.num(gr.last)}{over} "
+                f"without growing {fmt.factor(ctx.th.explode_growth)}: every step is rescaled, "
+                "so the effective step is lr × clip / norm")
+    action = "lower lr (÷3) so that clipping becomes the exception"
+    if ctx.gmax and thr:
+        action += f", or clip nearer the norm it cuts ({fmt.num(gr.last)}) than {fmt.clip(thr)}"
+    return Finding("heavy_clipping", "warning", ctx.clip.points[-1][0] if ctx.clip else None,
+                   evidence + ".", action + ".", _numbers(ctx, gr))
+
+
+def _clip_start_text(ctx: Context) -> str:
+    if ctx.clip is None:
+        return "no clip fraction recorded"
+    started = [e for e, v in ctx.clip.points if v > 0]
+    thr = fmt.clip(ctx.run.clip_threshold) if ctx.run.clip_threshold else "its threshold"
+    if not started:
+        return f"no step clipped at {thr} yet"
+    first = started[0]
+    if len(started) <= 2 and started[-1] == ctx.clip.points[-1][0]:
+        return (f"clipping at {thr} began in epoch {first} "
+                f"({fmt.pct(ctx.clip.values[-1], signed=False)} of steps)")
+    return clip_text(ctx)
+
+
+def _start(ctx: Context) -> int | None:
+    """First epoch of the trailing heavy-clipping stretch."""
+    n = clipped_streak(ctx.clip, ctx.th.explode_clip_fraction)
+    if ctx.clip and n:
+        return ctx.clip.points[-n][0]
+    return ctx.grad.points[-1][0] if ctx.grad else None
+
+
+def _numbers(ctx: Context, gr: Growth) -> dict[str, float | int | str | None]:
+    return {
+        "stat": gr.stat, "reference": gr.ref, "reference_at": gr.ref_text, "last": gr.last,
+        "growth": round(gr.factor, 3), "max": ctx.gmax.values[-1] if ctx.gmax else None,
+        "clip_fraction": ctx.last_clip(), "clip_threshold": ctx.run.clip_threshold,
+        "clipped_epochs": clipped_streak(ctx.clip, ctx.th.explode_clip_fraction),
+    }

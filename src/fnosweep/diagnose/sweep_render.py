@@ -1,0 +1,63 @@
+"""The sweep's conclusion as markdown: outcome, regions, best, pruning, time, changes."""
+
+from __future__ import annotations
+
+from fnosweep.diagnose import fmt
+from fnosweep.diagnose.regions import summarize
+from fnosweep.diagnose.render import bullet, para
+from fnosweep.diagnose.sweep import SweepConclusion, TrialSummary, _params
+
+
+def render_sweep(conclusion: SweepConclusion) -> str:
+    """The conclusion of a sweep as markdown text."""
+    c = conclusion
+    out = [f"# Sweep conclusion: {c.metric} ({c.direction})", ""]
+    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(c.states.items()))
+    verdicts = ", ".join(f"{v} {n}" for v, n in sorted(c.verdicts.items(), key=lambda kv: -kv[1]))
+    out += [para(f"{c.n_trials} trials: {states}. Verdicts of the finished ones: {verdicts}."), ""]
+    out += ["## Stable and unstable regions", ""]
+    if c.regions:
+        out += [bullet(summarize(r)) for r in c.regions]
+        if c.interactions:
+            out += ["", "Where instability sits, per lr bin (unstable / trials):", ""]
+            out += [bullet(line) for line in c.interactions]
+        out += ["", para("Safe: every trial in the bin was stable (no divergence, no exploding "
+                         "gradients, no failure), with at least two trials.")]
+    else:
+        out.append("No knob took more than one value among the finished trials.")
+    out += ["", "## Best configuration", ""]
+    out.append(para(_best(c.best)) if c.best else "No trial completed with a value.")
+    out += ["", "## Pruning and compute saved", ""]
+    out.append(para(_pruning(c)))
+    out += ["", "## Time to target", ""]
+    lines = [bullet(f"trial {t.number} ({fmt.num(t.value)}): {t.ttt.text()}")
+             for t in c.top if t.ttt is not None]
+    out += lines or ["No history to fit for the best trials."]
+    out += ["", "## What to change", ""]
+    out += [bullet(ch, f"{i}.") for i, ch in enumerate(c.changes, 1)] or ["Nothing."]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _best(t: TrialSummary) -> str:
+    return (f"Trial {t.number}: {fmt.num(t.value)} after {t.epochs_run} epochs, verdict "
+            f"{t.verdict}; {_params(t.params)}.")
+
+
+def _pruning(c: SweepConclusion) -> str:
+    n = sum(c.pruned.values())
+    if not n:
+        text = "No trial was pruned."
+    else:
+        reasons = ", ".join(f"{r} {k}" for r, k in sorted(c.pruned.items(), key=lambda kv: -kv[1]))
+        text = f"{n} trials pruned: {reasons}."
+    text += f" Epochs run: {c.epochs_run:,}"
+    if c.epochs_budget:
+        finished = sum(c.states.get(s, 0) for s in ("COMPLETE", "PRUNED", "FAIL"))
+        full = c.epochs_budget * finished
+        saved = c.epochs_saved or 0
+        text += (f"; without pruning the {finished} finished trials would have run {full:,} "
+                 f"({finished} × {c.epochs_budget}); pruning saved {saved:,} epochs "
+                 f"({fmt.pct(saved / full if full else 0.0, signed=False)}).")
+    else:
+        text += " (no epoch budget given, so the saving is not computed)."
+    return text
