@@ -43,9 +43,18 @@ def test_append_line_writes_whole_lines(tmp_path):
         (['{"kind": "epoch", "epoch": 0}'], "line 1: an epoch before the 'run' line"),
         (['{"kind": "run"}', '{"kind": "epoch", "epoch": 0'], "line 2: not valid JSON"),
         (['{"kind": "run"}', "[1, 2]"], "line 2: expected a JSON object, but got list"),
-        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 0, "train_loss": "low"}'], "line 2: 'train_loss' must be a number or null, but got 'low'"),
-        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 1}', '{"kind": "epoch", "epoch": 0}'], "line 3: epoch 0 is out of order"),
-        (['{"kind": "run"}', '{"kind": "epoch", "epoch": 1}', '{"kind": "epoch", "epoch": 1}'], "line 3: epoch 1 is repeated"),
+        (
+            ['{"kind": "run"}', '{"kind": "epoch", "epoch": 0, "train_loss": "low"}'],
+            "line 2: 'train_loss' must be a number or null, but got 'low'",
+        ),
+        (
+            ['{"kind": "run"}', '{"kind": "epoch", "epoch": 1}', '{"kind": "epoch", "epoch": 0}'],
+            "line 3: epoch 0 is out of order",
+        ),
+        (
+            ['{"kind": "run"}', '{"kind": "epoch", "epoch": 1}', '{"kind": "epoch", "epoch": 1}'],
+            "line 3: epoch 1 is repeated",
+        ),
         (['{"kind": "run"}', '{"kind": "epoch"}'], "line 2: an epoch line needs 'epoch'"),
         (['{"kind": "run"}', '{"kind": "epoch", "epoch": true}'], "line 2: 'epoch' must be a whole number"),
         (['{"kind": "run"}', '{"kind": "epoch", "epoch": 0, "eval": [1]}'], "line 2: 'eval' must be an object"),

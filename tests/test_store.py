@@ -30,7 +30,9 @@ def test_epochs_are_idempotent_and_keep_nan(store):
 def test_trial_rows_are_values(store):
     store.start_trial("s", 3, params={"training.lr": 0.01})
     store.put_run_info("s", 3, RunInfo(n_params=10, n_train=5))
-    store.finish_trial("s", 3, state="PRUNED", value=0.5, verdict="diverged", diagnosis={"verdict": "diverged"}, reason="nan")
+    store.finish_trial(
+        "s", 3, state="PRUNED", value=0.5, verdict="diverged", diagnosis={"verdict": "diverged"}, reason="nan"
+    )
     (row,) = store.trials("s")
     assert (row.number, row.state, row.verdict, row.reason) == (3, "PRUNED", "diverged", "nan")
     assert row.params == {"training.lr": 0.01} and row.run_info.params_per_sample == 2.0

@@ -83,7 +83,18 @@ class RunInfo:
         return cls(**kwargs, extra=extra)
 
 
-_INT_FIELDS = {"n_params", "n_param_elements", "n_train", "batch_size", "epochs", "steps", "nonfinite_steps", "nonfinite_loss_steps", "skipped_steps", "epoch"}
+_INT_FIELDS = {
+    "n_params",
+    "n_param_elements",
+    "n_train",
+    "batch_size",
+    "epochs",
+    "steps",
+    "nonfinite_steps",
+    "nonfinite_loss_steps",
+    "skipped_steps",
+    "epoch",
+}
 _STR_FIELDS = {"optimizer", "scheduler", "loss"}
 
 
@@ -220,7 +231,11 @@ def parse_lines(lines: Iterable[str], source: str = "<history>") -> History:
         except ValueError as e:
             raise HistoryError(f"{where}: {e}") from None
     if run is None:
-        raise HistoryError(f"{source}: no 'run' line; expected a JSON Lines history whose first line has \"kind\": \"run\"" if n else f"{source}: the history is empty")
+        raise HistoryError(
+            f'{source}: no \'run\' line; expected a JSON Lines history whose first line has "kind": "run"'
+            if n
+            else f"{source}: the history is empty"
+        )
     return History(run=run, epochs=tuple(epochs))
 
 

@@ -89,7 +89,9 @@ class Store:
         try:
             parsed = make_url(url)
         except ArgumentError:
-            raise StoreError(f"storage URL {url!r} is not a database URL (expected e.g. sqlite:///studies/x.db or postgresql+psycopg://user@host/db)") from None
+            raise StoreError(
+                f"storage URL {url!r} is not a database URL (expected e.g. sqlite:///studies/x.db or postgresql+psycopg://user@host/db)"
+            ) from None
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             db = Path(parsed.database)
             if not create and not db.exists():
@@ -139,7 +141,9 @@ class Store:
             ).first()
         return None if row is None else (row.fingerprint, json.loads(row.space))
 
-    def put_study(self, study_name: str, *, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
+    def put_study(
+        self, study_name: str, *, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]
+    ) -> None:
         values = {"fingerprint": fingerprint, "space": _dumps(space), "spec": _dumps(spec)}
         with self._tx() as conn:
             done = conn.execute(update(t.studies).where(t.studies.c.study_name == study_name).values(**values))
@@ -163,9 +167,7 @@ class Store:
         me = {"driver_host": socket.gethostname(), "driver_pid": os.getpid()}
         now = _now()
         with self._tx() as conn:
-            row = conn.execute(
-                select(t.studies).where(t.studies.c.study_name == study_name).with_for_update()
-            ).first()
+            row = conn.execute(select(t.studies).where(t.studies.c.study_name == study_name).with_for_update()).first()
             if row is None:
                 raise StoreError(f"study {study_name!r} has no fnosweep record; cannot lock it")
             if row.heartbeat_at is not None and row.driver_pid is not None:
@@ -174,7 +176,8 @@ class Store:
                 if not mine and now - beat < timedelta(seconds=stale_after_s):
                     return DriverLock(row.driver_host, row.driver_pid, _aware(row.driver_since), beat)
             conn.execute(
-                update(t.studies).where(t.studies.c.study_name == study_name)
+                update(t.studies)
+                .where(t.studies.c.study_name == study_name)
                 .values(**me, driver_since=now, heartbeat_at=now)
             )
         return None
@@ -199,9 +202,19 @@ class Store:
 
     def start_trial(self, study_name: str, number: int, *, params: Mapping[str, Any], attempt: int = 0) -> None:
         """Record a trial as RUNNING. A new attempt drops the epochs of the last one."""
-        values = {"attempt": attempt, "state": "RUNNING", "params": _dumps(params), "started_at": _now(),
-                  "run_info": None, "value": None, "verdict": None, "diagnosis": None,
-                  "reason": None, "error": None, "finished_at": None}
+        values = {
+            "attempt": attempt,
+            "state": "RUNNING",
+            "params": _dumps(params),
+            "started_at": _now(),
+            "run_info": None,
+            "value": None,
+            "verdict": None,
+            "diagnosis": None,
+            "reason": None,
+            "error": None,
+            "finished_at": None,
+        }
         key = (t.trials.c.study_name == study_name) & (t.trials.c.number == number)
         with self._tx() as conn:
             conn.execute(delete(t.epochs).where(t.epochs.c.study_name == study_name, t.epochs.c.number == number))
@@ -211,14 +224,20 @@ class Store:
     def put_run_info(self, study_name: str, number: int, run: RunInfo) -> None:
         with self._tx() as conn:
             conn.execute(
-                update(t.trials).where(t.trials.c.study_name == study_name, t.trials.c.number == number)
+                update(t.trials)
+                .where(t.trials.c.study_name == study_name, t.trials.c.number == number)
                 .values(run_info=_dumps(run.to_dict()))
             )
 
     def put_epoch(self, study_name: str, number: int, record: EpochRecord, *, attempt: int = 0) -> None:
         """Write one epoch, committed at once; writing the same epoch again replaces it."""
-        values = {"study_name": study_name, "number": number, "epoch": record.epoch,
-                  "attempt": attempt, "record": _dumps(record.to_dict())}
+        values = {
+            "study_name": study_name,
+            "number": number,
+            "epoch": record.epoch,
+            "attempt": attempt,
+            "record": _dumps(record.to_dict()),
+        }
         with self._tx() as conn:
             conn.execute(_upsert(conn, t.epochs, values, ["study_name", "number", "epoch"]))
 
@@ -236,10 +255,17 @@ class Store:
     ) -> None:
         with self._tx() as conn:
             conn.execute(
-                update(t.trials).where(t.trials.c.study_name == study_name, t.trials.c.number == number)
-                .values(state=state, value=value, verdict=verdict,
-                        diagnosis=None if diagnosis is None else _dumps(diagnosis),
-                        reason=reason, error=error, finished_at=_now())
+                update(t.trials)
+                .where(t.trials.c.study_name == study_name, t.trials.c.number == number)
+                .values(
+                    state=state,
+                    value=value,
+                    verdict=verdict,
+                    diagnosis=None if diagnosis is None else _dumps(diagnosis),
+                    reason=reason,
+                    error=error,
+                    finished_at=_now(),
+                )
             )
 
     def trials(self, study_name: str) -> list[TrialRow]:
@@ -285,10 +311,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _trial_row(r: Any) -> TrialRow:
     return TrialRow(
-        study_name=r.study_name, number=r.number, attempt=r.attempt, state=r.state,
-        params=json.loads(r.params), run_info=None if r.run_info is None else RunInfo.from_dict(json.loads(r.run_info)),
-        value=r.value, verdict=r.verdict, diagnosis=None if r.diagnosis is None else json.loads(r.diagnosis),
-        reason=r.reason, error=r.error, started_at=_aware(r.started_at), finished_at=_aware(r.finished_at),
+        study_name=r.study_name,
+        number=r.number,
+        attempt=r.attempt,
+        state=r.state,
+        params=json.loads(r.params),
+        run_info=None if r.run_info is None else RunInfo.from_dict(json.loads(r.run_info)),
+        value=r.value,
+        verdict=r.verdict,
+        diagnosis=None if r.diagnosis is None else json.loads(r.diagnosis),
+        reason=r.reason,
+        error=r.error,
+        started_at=_aware(r.started_at),
+        finished_at=_aware(r.finished_at),
     )
 
 

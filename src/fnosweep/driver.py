@@ -1,0 +1,430 @@
+"""The driver: the only owner of the Optuna study, and its only writer.
+
+ask → trial config → executor → one record per epoch → store, report, prune → tell.
+Optuna's pruners and samplers keep their exact semantics (PRUNED is PRUNED, the
+intermediate values are in the study); workers need no database access.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from fnosweep.diagnose import diagnose, prune_decision
+from fnosweep.errors import SpecError, StoreError
+from fnosweep.executor import Event, Executor, make_executor
+from fnosweep.history import EpochRecord, History, RunInfo, metric_value
+from fnosweep.space import (
+    build_pruner,
+    build_sampler,
+    fingerprint,
+    space_summary,
+    suggest,
+    trial_config,
+)
+from fnosweep.spec import SweepSpec, TrialConfig
+from fnosweep.store import Store, engine_kwargs, redact
+
+HEARTBEAT_S = 5.0
+"""How often the driver proves it is alive in the database."""
+STALE_AFTER_S = 30.0
+"""A driver silent this long is dead: its lock no longer blocks a new driver."""
+POLL_S = 0.5
+
+INTERRUPTED = "fnosweep:interrupted"
+"""User attribute of a trial the driver stopped (Ctrl-C, crash): its params are run again."""
+
+
+@dataclass
+class _Running:
+    trial: optuna.Trial
+    config: TrialConfig
+    started: float
+    epochs: list[EpochRecord] = field(default_factory=list)
+    run: RunInfo | None = None
+
+    def history(self) -> History:
+        return History(run=self.run or RunInfo(), epochs=tuple(self.epochs))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for a live display."""
+
+    n_trials: int
+    complete: int
+    pruned: int
+    failed: int
+    running: tuple[tuple[int, int, int], ...]
+    """(trial number, epochs done, epoch budget) of each running trial."""
+    best_value: float | None
+    best_trial: int | None
+    last_event: str | None = None
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    number: int
+    state: str
+    value: float | None
+    params: dict[str, Any]
+    epochs: int
+    verdict: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    study_name: str
+    storage: str
+    direction: str
+    metric: str
+    trials: tuple[TrialSummary, ...]
+    interrupted: bool
+
+    def best(self, k: int = 5) -> list[TrialSummary]:
+        scored = [t for t in self.trials if t.value is not None and math.isfinite(t.value)]
+        return sorted(scored, key=lambda t: t.value if self.direction == "minimize" else -t.value)[:k]  # type: ignore[operator]
+
+
+Listener = Callable[[Progress], None]
+
+
+class Driver:
+    """Runs one sweep spec to its trial budget, resuming what the study already holds."""
+
+    def __init__(self, spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> None:
+        self.spec = spec
+        self._executor = executor
+        self._listener = listener or (lambda _p: None)
+        self.stop_requested = threading.Event()
+        """Set it (first Ctrl-C) to ask no new trial and stop running ones after their next epoch."""
+        self._running: dict[int, _Running] = {}
+        self._last_event: str | None = None
+
+    # -- setup -----------------------------------------------------------------------
+
+    def _open(self) -> None:
+        spec = self.spec
+        self.store = Store.open(spec.study.storage)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        try:
+            storage = optuna.storages.RDBStorage(spec.study.storage, engine_kwargs=engine_kwargs(spec.study.storage))
+            self.study = optuna.create_study(
+                study_name=spec.study.name,
+                storage=storage,
+                direction=spec.study.direction,
+                sampler=build_sampler(spec),
+                pruner=build_pruner(spec),
+                load_if_exists=True,
+            )
+        except Exception as e:  # Optuna raises many kinds; none is expected here
+            raise StoreError(f"cannot open study {spec.study.name!r} at {redact(spec.study.storage)}: {e}") from None
+        self._check_space()
+        holder = self.store.acquire_driver(spec.study.name, stale_after_s=STALE_AFTER_S)
+        if holder is not None:
+            raise StoreError(
+                f"study {spec.study.name!r} is being run by another driver (host {holder.host}, pid {holder.pid}, "
+                f"since {holder.since:%Y-%m-%d %H:%M:%S} UTC); stop it, or wait {STALE_AFTER_S:.0f} s after it died"
+            )
+
+    def _check_space(self) -> None:
+        spec, name = self.spec, self.spec.study.name
+        new_fp, new_space = fingerprint(spec), space_summary(spec)
+        known = self.store.study_meta(name)
+        if known is not None and known[0] != new_fp:
+            raise SpecError(
+                f"{spec.source}: search space of study {name!r} changed ({_space_diff(known[1], new_space)}); "
+                f"use a new study.name, or restore the space to resume"
+            )
+        self.store.put_study(name, fingerprint=new_fp, space=new_space, spec=spec.to_dict())
+        self.study.set_user_attr("fnosweep:fingerprint", new_fp)
+
+    def _recover_stale(self) -> None:
+        """Fail the RUNNING trials a dead driver left behind and run their params again."""
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            self.study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
+            self.study.tell(t.number, state=TrialState.FAIL)
+            self.store.finish_trial(
+                self.spec.study.name,
+                t.number,
+                state="FAIL",
+                reason="interrupted: its driver stopped before it finished; parameters re-queued",
+            )
+            self.study.enqueue_trial(t.params, skip_if_exists=False)
+
+    # -- the loop --------------------------------------------------------------------
+
+    def run(self) -> SweepResult:
+        self._open()
+        interrupted = False
+        try:
+            self._recover_stale()
+            self._executor = self._executor or make_executor(self.spec.execution)
+            self._loop()
+        except KeyboardInterrupt:
+            interrupted = True
+            self._interrupt_all()
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown()
+            self.store.release_driver(self.spec.study.name)
+        interrupted = interrupted or self.stop_requested.is_set()
+        return SweepResult(
+            self.spec.study.name,
+            self.spec.study.storage,
+            self.spec.study.direction,
+            self.spec.study.metric,
+            tuple(self._summaries()),
+            interrupted,
+        )
+
+    def _loop(self) -> None:
+        assert self._executor is not None
+        next_beat = 0.0
+        while True:
+            while (
+                len(self._running) < self.spec.execution.max_concurrent
+                and self._remaining() > 0
+                and not self.stop_requested.is_set()
+            ):
+                self._start_trial()
+            if not self._running:
+                break
+            for event in self._executor.wait(POLL_S):
+                self._handle(event)
+            self._enforce_timeouts()
+            if time.monotonic() >= next_beat:
+                self.store.heartbeat(self.spec.study.name)
+                next_beat = time.monotonic() + HEARTBEAT_S
+            self._notify()
+
+    def _remaining(self) -> int:
+        done = [
+            t
+            for t in self.study.get_trials(
+                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+            )
+            if not t.user_attrs.get(INTERRUPTED)
+        ]
+        return self.spec.study.n_trials - len(done) - len(self._running)
+
+    def _start_trial(self) -> None:
+        assert self._executor is not None
+        trial = self.study.ask()
+        params = suggest(trial, self.spec)
+        config = trial_config(self.spec, params, trial_number=trial.number)
+        self.store.start_trial(self.spec.study.name, trial.number, params=params)
+        handle = self._executor.submit(config)
+        self._running[handle] = _Running(trial, config, time.monotonic())
+        self._last_event = f"trial {trial.number} started"
+
+    def _handle(self, event: Event) -> None:
+        run = self._running.get(event.handle)
+        if run is None:
+            return
+        if event.kind == "item":
+            if isinstance(event.payload, RunInfo):
+                run.run = event.payload
+                self.store.put_run_info(self.spec.study.name, run.trial.number, event.payload)
+            else:
+                self._on_epoch(event.handle, run, event.payload)
+        elif event.kind == "done":
+            self._complete(event.handle, run)
+        elif event.kind == "error":
+            self._finish(event.handle, run, TrialState.FAIL, reason=event.payload, error=event.detail)
+        else:
+            self._on_lost(event.handle, run, event.payload)
+
+    def _on_epoch(self, handle: int, run: _Running, record: EpochRecord) -> None:
+        name, number = self.spec.study.name, run.trial.number
+        run.epochs.append(record)
+        self.store.put_epoch(name, number, record, attempt=run.config.attempt)
+        self._last_event = f"trial {number} epoch {record.epoch}"
+        value = metric_value(record, self.spec.study.metric)
+        if value is None or not math.isfinite(value) or not _finite(record.train_loss):
+            what = "training loss" if not _finite(record.train_loss) else self.spec.study.metric
+            self._prune(handle, run, f"diverged: non-finite {what} at epoch {record.epoch}")
+            return
+        with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
+            warnings.simplefilter("ignore")
+            run.trial.report(value, record.epoch)
+        finding = prune_decision(run.history(), self.spec.stability.prune_on, self.spec.stability.thresholds)
+        if finding is not None:
+            self._prune(handle, run, f"{finding.code}: {finding.evidence}")
+        elif run.trial.should_prune():
+            self._prune(
+                handle,
+                run,
+                f"{self.spec.study.pruner.type} pruner: {self.spec.study.metric} = {value:.4g} at epoch {record.epoch}",
+            )
+        elif self.stop_requested.is_set():
+            self._executor.cancel(handle)  # type: ignore[union-attr]
+            self._requeue(handle, run, f"interrupted by the user after epoch {record.epoch}")
+
+    def _prune(self, handle: int, run: _Running, reason: str) -> None:
+        self._executor.cancel(handle)  # type: ignore[union-attr]
+        self._finish(handle, run, TrialState.PRUNED, reason=reason)
+
+    def _complete(self, handle: int, run: _Running) -> None:
+        value = metric_value(run.epochs[-1], self.spec.study.metric) if run.epochs else None
+        if value is None or not math.isfinite(value):
+            self._finish(handle, run, TrialState.FAIL, reason="the trial ended without a finite objective")
+        else:
+            self._finish(handle, run, TrialState.COMPLETE, value=value)
+
+    def _on_lost(self, handle: int, run: _Running, reason: str) -> None:
+        if run.config.attempt < self.spec.execution.retries:
+            assert self._executor is not None
+            del self._running[handle]
+            config = trial_config(
+                self.spec, run.trial.params, trial_number=run.trial.number, attempt=run.config.attempt + 1
+            )
+            self.store.start_trial(
+                self.spec.study.name, run.trial.number, params=run.trial.params, attempt=config.attempt
+            )
+            self._running[self._executor.submit(config)] = _Running(run.trial, config, time.monotonic())
+            self._last_event = f"trial {run.trial.number} retried ({reason})"
+        else:
+            self._finish(handle, run, TrialState.FAIL, reason=f"{reason} (after {run.config.attempt + 1} attempts)")
+
+    def _enforce_timeouts(self) -> None:
+        limit = self.spec.execution.trial_timeout_s
+        for handle, run in list(self._running.items()):
+            if time.monotonic() - run.started > limit:
+                self._executor.cancel(handle)  # type: ignore[union-attr]
+                self._finish(
+                    handle, run, TrialState.FAIL, reason=f"timed out after {limit:g} s (execution.trial_timeout_s)"
+                )
+
+    def _finish(
+        self,
+        handle: int,
+        run: _Running,
+        state: TrialState,
+        *,
+        value: float | None = None,
+        reason: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Diagnose the trial, then tell the study: the verdict is stored before the state."""
+        del self._running[handle]
+        diagnosis = diagnose(run.history(), self.spec.stability.thresholds) if run.epochs else None
+        verdict = diagnosis.verdict if diagnosis else None
+        if verdict:
+            run.trial.set_user_attr("verdict", verdict)
+        if reason:
+            run.trial.set_user_attr("reason", reason[:500])
+        self.study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
+        last = next(
+            (
+                v
+                for v in (metric_value(e, self.spec.study.metric) for e in reversed(run.epochs))
+                if v is not None and math.isfinite(v)
+            ),
+            None,
+        )
+        self.store.finish_trial(
+            self.spec.study.name,
+            run.trial.number,
+            state=state.name,
+            value=value if value is not None else last,
+            verdict=verdict,
+            diagnosis=diagnosis.to_json() if diagnosis else None,
+            reason=reason,
+            error=error,
+        )
+        self._last_event = f"trial {run.trial.number} {state.name.lower()}" + (f": {reason}" if reason else "")
+
+    def _requeue(self, handle: int, run: _Running, reason: str) -> None:
+        del self._running[handle]
+        run.trial.set_user_attr(INTERRUPTED, True)
+        self.study.tell(run.trial, state=TrialState.FAIL)
+        self.store.finish_trial(
+            self.spec.study.name, run.trial.number, state="FAIL", reason=f"{reason}; parameters re-queued"
+        )
+        self.study.enqueue_trial(run.trial.params, skip_if_exists=False)
+
+    def _interrupt_all(self) -> None:
+        for handle, run in list(self._running.items()):
+            if self._executor is not None:
+                self._executor.cancel(handle)
+            self._requeue(handle, run, "interrupted by the user")
+
+    # -- reporting -------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        trials = self.study.get_trials(deepcopy=False)
+        count = {s: sum(1 for t in trials if t.state == s and not t.user_attrs.get(INTERRUPTED)) for s in TrialState}
+        best = _best(trials, self.spec.study.direction)
+        self._listener(
+            Progress(
+                n_trials=self.spec.study.n_trials,
+                complete=count[TrialState.COMPLETE],
+                pruned=count[TrialState.PRUNED],
+                failed=count[TrialState.FAIL],
+                running=tuple(
+                    (r.trial.number, len(r.epochs), r.config.training.epochs) for r in self._running.values()
+                ),
+                best_value=best.value if best else None,
+                best_trial=best.number if best else None,
+                last_event=self._last_event,
+            )
+        )
+
+    def _summaries(self) -> list[TrialSummary]:
+        rows = {r.number: r for r in self.store.trials(self.spec.study.name)}
+        counts = {n: len(e) for n, e in self.store.epochs(self.spec.study.name).items()}
+        out = []
+        for t in self.study.get_trials(deepcopy=False):
+            if t.user_attrs.get(INTERRUPTED) or t.state in (TrialState.RUNNING, TrialState.WAITING):
+                continue
+            row = rows.get(t.number)
+            out.append(
+                TrialSummary(
+                    t.number,
+                    t.state.name,
+                    row.value if row else t.value,
+                    dict(t.params),
+                    counts.get(t.number, 0),
+                    row.verdict if row else None,
+                    row.reason if row else None,
+                )
+            )
+        return out
+
+
+def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> SweepResult:
+    """Run (or resume) a sweep to its trial budget."""
+    return Driver(spec, executor=executor, listener=listener).run()
+
+
+def _finite(x: float | None) -> bool:
+    return x is None or math.isfinite(x)
+
+
+def _best(trials: list[optuna.trial.FrozenTrial], direction: str) -> optuna.trial.FrozenTrial | None:
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if not done:
+        return None
+    return min(done, key=lambda t: t.value if direction == "minimize" else -t.value)  # type: ignore[operator]
+
+
+def _space_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    old_p, new_p = old.get("params", old), new.get("params", new)
+    parts = [f"added {k}" for k in new_p if k not in old_p]
+    parts += [f"removed {k}" for k in old_p if k not in new_p]
+    parts += [f"{k}: {old_p[k]} -> {new_p[k]}" for k in new_p if k in old_p and old_p[k] != new_p[k]]
+    return "; ".join(parts) or "the space's canonical form changed"
+
+
+logging.getLogger("optuna").setLevel(logging.WARNING)
