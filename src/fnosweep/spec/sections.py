@@ -1,0 +1,140 @@
+"""`parse_spec`: a plain document, section by section, into a validated `SweepSpec`.
+
+Sections are parsed in dependency order: data first, since the model, the study's
+metric and the search all check against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from fnosweep.diagnose.thresholds import VERDICTS, Thresholds
+from fnosweep.spec._yaml import Locator
+from fnosweep.spec.checks import (
+    DATA_FIELDS,
+    EXECUTION_FIELDS,
+    FNO_FIELDS,
+    MODEL_FIELDS,
+    RESOURCES_FIELDS,
+    SCHEDULER_FIELDS,
+    TRAINING_FIELDS,
+    choice,
+    integer,
+    list_of,
+    real,
+)
+from fnosweep.spec.context import ParseContext
+from fnosweep.spec.schema import (
+    DataSpec,
+    ExecutionSpec,
+    ModelSpec,
+    ResourcesSpec,
+    SchedulerSpec,
+    StabilitySpec,
+    SweepSpec,
+    TrainingSpec,
+)
+from fnosweep.spec.search import parse_search
+from fnosweep.spec.study import parse_study
+from fnosweep.spec.vocabulary import NS_ONLY, SECTIONS
+
+
+def parse_spec(doc: Mapping, *, source: str = "<spec>",
+               lines: Mapping[tuple[str, ...], int] | None = None) -> SweepSpec:
+    """Validate a plain document (as YAML gives it) into a `SweepSpec`; raises `SpecError`.
+
+    `lines` maps key paths to file lines, for messages. Pure apart from reading the
+    environment for `${VAR}` in `study.storage`.
+    """
+    return parse_sections(doc, ParseContext(Locator(source, lines or {})))
+
+
+def parse_sections(doc: Any, ctx: ParseContext) -> SweepSpec:
+    """`parse_spec` with the context `load_spec` builds (file lines, `--set` origins)."""
+    if not isinstance(doc, Mapping):
+        raise ctx.fail((), "a spec must be a mapping of sections (study, data, model, training, "
+                       "search, stability, execution)", doc)
+    top = ctx.mapping(doc, (), SECTIONS)
+    if "study" not in top:
+        raise ctx.fail(("study",), "is required (at least study.name and study.n_trials)")
+    data = _parse_data(ctx, top.get("data"))
+    model = _parse_model(ctx, top.get("model"), data)
+    training = _parse_training(ctx, top.get("training"))
+    study = parse_study(ctx, top["study"], data)
+    search = parse_search(ctx, top.get("search"), data)
+    stability = _parse_stability(ctx, top.get("stability"))
+    execution = _parse_execution(ctx, top.get("execution"))
+    return SweepSpec(study=study, data=data, model=model, training=training, search=search,
+                     stability=stability, execution=execution, source=ctx.locator.source)
+
+
+def _parse_data(ctx: ParseContext, raw: Any) -> DataSpec:
+    raw = ctx.mapping(raw, ("data",), tuple(DATA_FIELDS))
+    values = ctx.fields(raw, ("data",), DATA_FIELDS)
+    problem = values.get("problem", "darcy")
+    if problem != "navier-stokes":
+        for key in NS_ONLY:
+            if key in values:
+                raise ctx.fail(("data", key), f"is used only by problem navier-stokes, not "
+                               f"{problem}", values[key])
+    if "name" not in values:
+        if problem == "files":
+            raise ctx.fail(("data", "name"), "is required with problem files (files are "
+                           "{name}_train_{res}.pt and {name}_test_{res}.pt)")
+        values["name"] = problem.replace("-", "_")
+    values.setdefault("test_resolutions", (values.get("resolution", DataSpec.resolution),))
+    spec = DataSpec(**values)
+    if spec.dt > spec.t_final:
+        raise ctx.fail(("data", "dt"), f"must be <= t_final ({spec.t_final:g})", spec.dt)
+    return spec
+
+
+def _parse_model(ctx: ParseContext, raw: Any, data: DataSpec) -> ModelSpec:
+    raw = ctx.mapping(raw, ("model",), (*MODEL_FIELDS, *FNO_FIELDS))
+    base = ctx.fields(raw, ("model",), MODEL_FIELDS)
+    extra = ctx.fields(raw, ("model",), FNO_FIELDS)
+    spec = ModelSpec(**base, extra=extra)
+    if data.problem != "files" and len(spec.n_modes) != 2:
+        raise ctx.fail(("model", "n_modes"), f"must have 2 entries for the 2-D problem "
+                       f"{data.problem}", list(spec.n_modes))
+    max_modes = extra.get("max_n_modes")
+    if max_modes is not None and len(max_modes) != len(spec.n_modes):
+        raise ctx.fail(("model", "max_n_modes"), f"must have {len(spec.n_modes)} entries, one "
+                       "per entry of n_modes", list(max_modes))
+    return spec
+
+
+def _parse_training(ctx: ParseContext, raw: Any) -> TrainingSpec:
+    raw = ctx.mapping(raw, ("training",), (*TRAINING_FIELDS, "scheduler"))
+    values = ctx.fields(raw, ("training",), TRAINING_FIELDS)
+    path = ("training", "scheduler")
+    scheduler = ctx.fields(ctx.mapping(raw.get("scheduler"), path, tuple(SCHEDULER_FIELDS)), path,
+                           SCHEDULER_FIELDS)
+    return TrainingSpec(**values, scheduler=SchedulerSpec(**scheduler))
+
+
+def _parse_execution(ctx: ParseContext, raw: Any) -> ExecutionSpec:
+    raw = ctx.mapping(raw, ("execution",), (*EXECUTION_FIELDS, "resources"))
+    values = ctx.fields(raw, ("execution",), EXECUTION_FIELDS)
+    path = ("execution", "resources")
+    resources = ctx.fields(ctx.mapping(raw.get("resources"), path, tuple(RESOURCES_FIELDS)), path,
+                           RESOURCES_FIELDS)
+    return ExecutionSpec(**values, resources=ResourcesSpec(**resources))
+
+
+def _parse_stability(ctx: ParseContext, raw: Any) -> StabilitySpec:
+    numbers = {f.name: (integer() if type(f.default) is int else real())
+               for f in dataclasses.fields(Thresholds)}
+    raw = ctx.mapping(raw, ("stability",), ("prune_on", *numbers))
+    codes = tuple(v for v in VERDICTS if v != "healthy")
+    values = ctx.fields(raw, ("stability",), {"prune_on": list_of(choice(*codes), min_len=0)})
+    prune_on = values.get("prune_on", StabilitySpec.prune_on)
+    if len(set(prune_on)) != len(prune_on):
+        raise ctx.fail(("stability", "prune_on"), "lists a verdict twice", list(prune_on))
+    try:
+        thresholds = Thresholds(**ctx.fields(raw, ("stability",), numbers))
+    except (TypeError, ValueError) as e:  # a __post_init__ of Thresholds may refuse a value
+        raise ctx.fail(("stability",), f"thresholds refused: {e}") from None
+    return StabilitySpec(prune_on=prune_on, thresholds=thresholds)
