@@ -1,0 +1,104 @@
+"""Throughput of fnosweep's PDE data generators, against the goals of issue 6:
+1 000 Darcy samples at 64² in ≤ 1 minute, 1 000 Navier–Stokes samples at 64² to T = 10
+(ν = 1e-3) in ≤ 10 minutes, on the project's 2-core CPU.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/data_generation.py [--quick] [--device cuda]
+
+Each figure is a timed batch; the 1 000-sample times are extrapolated from it (the
+generators cost the same per sample after the first batch). `--quick` times a few
+samples and, for Navier–Stokes, only the first 1 % of the steps, extrapolating in
+the number of steps too: seconds, for a smoke test. Wall time depends on what else
+the machine runs: the load average is printed with the figures, and CPU seconds
+beside the wall seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    what: str
+    samples: int
+    wall_s: float
+    cpu_s: float
+    scale: float = 1.0  # work of the real task / work timed (steps extrapolation)
+
+    @property
+    def per_sample_s(self) -> float:
+        return self.wall_s * self.scale / self.samples
+
+    def row(self, goal_s: float | None) -> str:
+        total = 1000 * self.per_sample_s
+        verdict = "" if goal_s is None else ("meets" if total <= goal_s else "misses") + f" ≤ {goal_s:g} s"
+        return (
+            f"| {self.what} | {self.samples} | {self.wall_s:.2f} | {self.cpu_s:.2f} | "
+            f"{1 / self.per_sample_s:.2f} | {total:.0f} {verdict} |"
+        )
+
+
+def timed(what: str, samples: int, run: Callable[[], object], scale: float = 1.0) -> Figure:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return Figure(what, samples, time.perf_counter() - wall, time.process_time() - cpu, scale)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds: tiny batches, 1 %% of NS steps")
+    parser.add_argument("--device", default="cpu", help="torch device of the Navier–Stokes solver")
+    parser.add_argument("--ns-samples", type=int, default=32, help="Navier–Stokes samples timed")
+    args = parser.parse_args()
+
+    import torch
+
+    from fnosweep.data.darcy import generate_darcy
+    from fnosweep.data.navier_stokes import generate_navier_stokes
+
+    load_before = os.getloadavg()
+    figures: list[tuple[Figure, float | None]] = []
+
+    darcy_n = 8 if args.quick else 200
+    generate_darcy(n=1, resolution=8, seed=0)  # imports and caches out of the timing
+    for res in (32, 64):
+        run = lambda res=res: generate_darcy(n=darcy_n, resolution=res, seed=0)  # noqa: E731
+        figures.append((timed(f"Darcy {res}²", darcy_n, run), 60.0 if res == 64 else None))
+
+    t_final = 10.0
+    ns_n = 4 if args.quick else args.ns_samples
+    for dt in (1e-3, 1e-2):
+        steps = round(t_final / dt)
+        timed_steps = max(steps // 100, 1) if args.quick else steps
+
+        def run(dt: float = dt, timed_steps: int = timed_steps) -> object:
+            return generate_navier_stokes(
+                n=ns_n, resolution=64, seed=0, viscosity=1e-3, t_final=timed_steps * dt, dt=dt, device=args.device
+            )
+
+        what = f"Navier–Stokes 64², T=10, ν=1e-3, dt={dt:g} ({args.device})"
+        figures.append((timed(what, ns_n, run, scale=steps / timed_steps), 600.0))
+
+    print(f"# fnosweep data generation ({'quick' if args.quick else 'full'})")
+    print(
+        f"host: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"load average {load_before[0]:.2f} before / {os.getloadavg()[0]:.2f} after"
+    )
+    if args.device.startswith("cuda"):
+        print(f"device: {torch.cuda.get_device_name(args.device)}")
+    print()
+    print("| generator | samples timed | wall s | CPU s | samples/s | 1 000 samples, s (extrapolated) |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for figure, goal in figures:
+        print(figure.row(None if args.quick else goal))  # tiny quick batches judge nothing
+    if args.quick:
+        print("\nquick: a smoke test; Navier–Stokes timed over 1 % of its steps and extrapolated.")
+
+
+if __name__ == "__main__":
+    main()

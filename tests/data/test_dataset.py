@@ -1,0 +1,172 @@
+"""ensure_dataset: generate on first use, reuse what matches, regenerate what does not,
+check a user's own files, and generate once when two callers race."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from fnosweep.data import DataRequest, ensure_dataset, load_split, prepare, read_sidecar
+from fnosweep.data import generation as generation_module
+from fnosweep.errors import DataError
+
+Spec = Callable[..., Any]
+
+
+@pytest.fixture
+def generations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[int, ...]]]:
+    """Records every (split, resolutions) that is generated."""
+    calls: list[tuple[str, tuple[int, ...]]] = []
+    real = generation_module.generate
+
+    def counting(request, split, resolutions, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((split, tuple(resolutions)))
+        return real(request, split, resolutions, **kwargs)
+
+    monkeypatch.setattr(generation_module, "generate", counting)
+    return calls
+
+
+def test_first_use_generates_every_split_in_neuralop_layout(tmp_path: Path, data_spec: Spec) -> None:
+    progress: list[tuple[int, int]] = []
+    files = ensure_dataset(data_spec(), progress=lambda d, t: progress.append((d, t)))
+    assert files.train == tmp_path / "darcy_train_8.pt"
+    assert dict(files.tests) == {8: tmp_path / "darcy_test_8.pt", 16: tmp_path / "darcy_test_16.pt"}
+    x, y = load_split(files.train)
+    assert x.shape == y.shape == (6, 1, 8, 8)
+    xt, _ = load_split(files.tests[16])
+    assert xt.shape == (3, 1, 16, 16)
+    assert progress[-1] == (9, 9)
+    record = read_sidecar(files.train)
+    assert record is not None and record["params"]["split"] == "train"
+
+
+def test_train_and_test_are_disjoint_draws(tmp_path: Path, data_spec: Spec) -> None:
+    files = ensure_dataset(data_spec(test_resolutions=(8,)))
+    x_train, _ = load_split(files.train)
+    x_test, _ = load_split(files.tests[8])
+    for sample in x_test:
+        assert not any(torch.equal(sample, other) for other in x_train)
+
+
+def test_matching_files_are_reused(tmp_path: Path, data_spec: Spec, generations: list) -> None:
+    ensure_dataset(data_spec())
+    first = generations.copy()
+    ensure_dataset(data_spec(normalize_output=False))  # not a generation parameter
+    assert generations == first == [("train", (8,)), ("test", (8, 16))]
+
+
+@pytest.mark.parametrize(
+    ("change", "regenerated"),
+    [
+        ({"n_test": 4}, [("test", (8, 16))]),
+        ({"seed": 1}, [("train", (8,)), ("test", (8, 16))]),
+        ({"test_resolutions": (8, 16, 32)}, [("test", (32,))]),
+    ],
+)
+def test_a_sidecar_mismatch_regenerates(
+    tmp_path: Path, data_spec: Spec, generations: list, change: dict, regenerated: list
+) -> None:
+    ensure_dataset(data_spec())
+    generations.clear()
+    files = ensure_dataset(data_spec(**change))
+    assert generations == regenerated
+    for path in [files.train, *files.tests.values()]:
+        assert load_split(path)[0].shape[0] == (change.get("n_test", 3) if "test" in path.name else 6)
+
+
+def test_a_file_without_its_sidecar_is_regenerated(tmp_path: Path, data_spec: Spec, generations: list) -> None:
+    files = ensure_dataset(data_spec())
+    files.train.with_suffix(".json").unlink()
+    generations.clear()
+    ensure_dataset(data_spec())
+    assert generations == [("train", (8,))]
+
+
+def test_prepare_without_overwrite_refuses_other_parameters(tmp_path: Path, data_spec: Spec) -> None:
+    ensure_dataset(data_spec())
+    before = (tmp_path / "darcy_train_8.pt").read_bytes()
+    request = DataRequest.from_spec(data_spec(seed=5))
+    with pytest.raises(DataError, match="exists with other generation parameters; pass --overwrite"):
+        prepare(request, overwrite=False)
+    assert (tmp_path / "darcy_train_8.pt").read_bytes() == before
+
+
+def test_two_callers_at_once_generate_once(tmp_path: Path, data_spec: Spec, generations: list) -> None:
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            ensure_dataset(data_spec())
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert generations == [("train", (8,)), ("test", (8, 16))]  # the second found them valid
+
+
+def test_navier_stokes_dataset_round_trip(tmp_path: Path, data_spec: Spec) -> None:
+    files = ensure_dataset(data_spec(problem="navier-stokes", name="ns", resolution=16, test_resolutions=(16, 32)))
+    x, y = load_split(files.tests[32])
+    assert x.shape == y.shape == (3, 1, 32, 32)
+    record = read_sidecar(files.tests[16])
+    assert record is not None and record["params"]["simulated_resolution"] == 32
+
+
+def test_navier_stokes_unstable_dt_writes_nothing(tmp_path: Path, data_spec: Spec) -> None:
+    with pytest.raises(DataError, match="use dt ≤"):
+        ensure_dataset(data_spec(problem="navier-stokes", resolution=64, t_final=10.0, dt=0.5))
+    assert not list(tmp_path.glob("*.pt"))
+
+
+# --- problem "files": the user's own data --------------------------------------------
+
+
+def user_files(tmp_path: Path, data_spec: Spec, n: int = 6, res: int = 8, keys: tuple[str, ...] = ("x", "y")) -> Any:
+    for split, count in (("train", n), ("test", 3)):
+        payload = {k: torch.randn(count, res, res) for k in keys}
+        torch.save(payload, tmp_path / f"mine_{split}_8.pt")
+    return data_spec(problem="files", name="mine", test_resolutions=(8,))
+
+
+def test_files_problem_accepts_valid_files(tmp_path: Path, data_spec: Spec, generations: list) -> None:
+    files = ensure_dataset(user_files(tmp_path, data_spec))
+    assert files.train == tmp_path / "mine_train_8.pt"
+    assert generations == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"keys": ("x",)}, "keys 'x' and 'y'"),
+        ({"res": 16}, "expected fields on a 8×8 grid"),
+        ({"n": 2}, "expected at least 6 samples"),
+    ],
+)
+def test_files_problem_refuses_bad_files(tmp_path: Path, data_spec: Spec, kwargs: dict, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        ensure_dataset(user_files(tmp_path, data_spec, **kwargs))
+
+
+def test_files_problem_names_a_missing_file(tmp_path: Path, data_spec: Spec) -> None:
+    with pytest.raises(DataError, match=r"mine_train_8\.pt does not exist"):
+        ensure_dataset(data_spec(problem="files", name="mine"))
+
+
+def test_the_real_data_spec_is_accepted(tmp_path: Path) -> None:
+    data_spec_class = getattr(pytest.importorskip("fnosweep.spec"), "DataSpec", None)
+    if data_spec_class is None:
+        pytest.skip("fnosweep.spec has no DataSpec")
+    data = data_spec_class(root=str(tmp_path), resolution=8, test_resolutions=(8,), n_train=2, n_test=1)
+    files = ensure_dataset(data)
+    assert load_split(files.train)[0].shape == (2, 1, 8, 8)
