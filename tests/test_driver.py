@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 
 import optuna
 import pytest
@@ -96,12 +97,19 @@ def test_a_changed_search_space_is_refused(tmp_path):
 def test_a_second_driver_is_refused(tmp_path, monkeypatch):
     spec = tiny_spec(tmp_path, study__n_trials=1)
     run_sweep(spec, executor=inline())
-    store = Store.open(spec.study.storage)
-    monkeypatch.setattr(os, "getpid", lambda: 4242)
-    assert store.acquire_driver(spec.study.name, stale_after_s=60) is None  # "pid 4242" holds it now
-    monkeypatch.undo()
-    with pytest.raises(StoreError, match=r"being run by another driver \(host .+, pid 4242, since "):
-        run_sweep(tiny_spec(tmp_path, study__n_trials=2), executor=inline())
+    other = subprocess.Popen(["sleep", "60"])  # a live process standing for the first driver
+    try:
+        store = Store.open(spec.study.storage)
+        monkeypatch.setattr(os, "getpid", lambda: other.pid)
+        assert store.acquire_driver(spec.study.name, stale_after_s=60) is None
+        monkeypatch.undo()
+        with pytest.raises(StoreError, match=rf"being run by another driver \(host .+, pid {other.pid}, since "):
+            run_sweep(tiny_spec(tmp_path, study__n_trials=2), executor=inline())
+    finally:
+        other.kill()
+        other.wait()
+    # a dead driver's lock does not block
+    assert len(run_sweep(tiny_spec(tmp_path, study__n_trials=2), executor=inline()).trials) == 2
 
 
 def test_running_trials_of_a_dead_driver_are_failed_and_rerun(tmp_path):
@@ -141,3 +149,23 @@ def test_on_a_real_ray_with_cancel_and_worker_loss(tmp_path, ray_local):
             assert t.state == "COMPLETE" and t.epochs == 3
     trial_states, _ = states(spec)
     assert TrialState.RUNNING not in trial_states and TrialState.WAITING not in trial_states
+
+
+def test_a_changed_trial_definition_is_refused_and_safe_changes_are_said(tmp_path):
+    run_sweep(tiny_spec(tmp_path, study__n_trials=1), executor=inline())
+    with pytest.raises(SpecError, match=r"different trial definition \(training.epochs: 2 -> 3\)"):
+        run_sweep(tiny_spec(tmp_path, study__n_trials=2, training__epochs=3), executor=inline())
+    result = run_sweep(tiny_spec(tmp_path, study__n_trials=2, execution__max_concurrent=1), executor=inline())
+    assert result.notes == (
+        "changed since the last run: execution.max_concurrent: 2 -> 1",
+        "changed since the last run: study.n_trials: 1 -> 2",
+    )
+
+
+def test_a_trial_over_its_timeout_is_cancelled_and_failed(tmp_path, monkeypatch):
+    monkeypatch.setattr("fnosweep.testing.EPOCH_S", 0.3)
+    spec = tiny_spec(tmp_path, study__n_trials=1, training__epochs=20, execution__trial_timeout_s=1.0)
+    result = run_sweep(spec, executor=inline())
+    (trial,) = result.trials
+    assert trial.state == "FAIL" and trial.reason == "timed out after 1 s (execution.trial_timeout_s)"
+    assert 1 <= trial.epochs < 20

@@ -84,3 +84,26 @@ def test_binary_and_missing_files(tmp_path):
 def test_seed_histories_read(name):
     h = read_history(SHARED / name)
     assert len(h.epochs) in (3, 12)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from(["kind", "epoch", "train_loss", "eval", "grad_norm", "groups", "n_params", "steps", "lr"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(FIELDS, JSON, max_size=5) | st.text(max_size=30), max_size=5))
+def test_any_input_gives_a_history_or_one_history_error(lines):
+    import json
+
+    raw = [line if isinstance(line, str) else json.dumps(line) for line in lines]
+    try:
+        parse_lines(raw)
+    except HistoryError as e:
+        assert "\n" not in str(e)

@@ -7,6 +7,7 @@ intermediate values are in the study); workers need no database access.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -17,12 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+from optuna.exceptions import StorageInternalError
 from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from fnosweep.diagnose import diagnose, prune_decision
 from fnosweep.errors import SpecError, StoreError
 from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
+from fnosweep.resume import space_diff, spec_changes
 from fnosweep.space import (
     build_pruner,
     build_sampler,
@@ -90,6 +94,7 @@ class SweepResult:
     metric: str
     trials: tuple[TrialSummary, ...]
     interrupted: bool
+    notes: tuple[str, ...] = ()
 
     def best(self, k: int = 5) -> list[TrialSummary]:
         scored = [t for t in self.trials if t.value is not None and math.isfinite(t.value)]
@@ -110,6 +115,8 @@ class Driver:
         """Set it (first Ctrl-C) to ask no new trial and stop running ones after their next epoch."""
         self._running: dict[int, _Running] = {}
         self._last_event: str | None = None
+        self.notes: list[str] = []
+        """What the user should know about this run (e.g. safe spec changes on resume)."""
 
     # -- setup -----------------------------------------------------------------------
 
@@ -138,15 +145,25 @@ class Driver:
             )
 
     def _check_space(self) -> None:
+        """Refuse a resume that would change what a trial is; say what else changed."""
         spec, name = self.spec, self.spec.study.name
-        new_fp, new_space = fingerprint(spec), space_summary(spec)
-        known = self.store.study_meta(name)
+        new_fp, new_space, new_spec = fingerprint(spec), space_summary(spec), spec.to_dict()
+        known, old_spec = self.store.study_meta(name), self.store.study_spec(name)
         if known is not None and known[0] != new_fp:
+            changes = "; ".join(space_diff(known[1], new_space))
             raise SpecError(
-                f"{spec.source}: search space of study {name!r} changed ({_space_diff(known[1], new_space)}); "
-                f"use a new study.name, or restore the space to resume"
+                f"{spec.source}: the search space of study {name!r} changed ({changes}); "
+                "restore it to resume, or start a new study (--set study.name=...)"
             )
-        self.store.put_study(name, fingerprint=new_fp, space=new_space, spec=spec.to_dict())
+        if old_spec is not None:
+            defining, safe = spec_changes(old_spec, new_spec)
+            if defining:
+                raise SpecError(
+                    f"{spec.source}: study {name!r} ran with a different trial definition ({'; '.join(defining)}); "
+                    "restore it to resume, or start a new study (--set study.name=...)"
+                )
+            self.notes.extend(f"changed since the last run: {line}" for line in safe)
+        self.store.put_study(name, fingerprint=new_fp, space=new_space, spec=new_spec)
         self.study.set_user_attr("fnosweep:fingerprint", new_fp)
 
     def _recover_stale(self) -> None:
@@ -174,10 +191,18 @@ class Driver:
         except KeyboardInterrupt:
             interrupted = True
             self._interrupt_all()
+        except (StoreError, StorageInternalError, SQLAlchemyError) as e:
+            # The database is gone (the store already retried): stop the workers and leave. The
+            # trials still RUNNING in the study are failed and re-queued by the next driver.
+            raise StoreError(
+                f"lost the study database, so the sweep stopped: {str(e).splitlines()[0]}. "
+                f"When it is back, run the same command: study {self.spec.study.name!r} resumes"
+            ) from e
         finally:
             if self._executor is not None:
                 self._executor.shutdown()
-            self.store.release_driver(self.spec.study.name)
+            with contextlib.suppress(StoreError):  # a dead driver's lock goes stale by itself
+                self.store.release_driver(self.spec.study.name)
         interrupted = interrupted or self.stop_requested.is_set()
         return SweepResult(
             self.spec.study.name,
@@ -186,6 +211,7 @@ class Driver:
             self.spec.study.metric,
             tuple(self._summaries()),
             interrupted,
+            tuple(self.notes),
         )
 
     def _loop(self) -> None:
@@ -199,6 +225,7 @@ class Driver:
             ):
                 self._start_trial()
             if not self._running:
+                self._drop_surplus_waiting()
                 break
             for event in self._executor.wait(POLL_S):
                 self._handle(event)
@@ -251,8 +278,9 @@ class Driver:
         self.store.put_epoch(name, number, record, attempt=run.config.attempt)
         self._last_event = f"trial {number} epoch {record.epoch}"
         value = metric_value(record, self.spec.study.metric)
-        if value is None or not math.isfinite(value) or not _finite(record.train_loss):
-            what = "training loss" if not _finite(record.train_loss) else self.spec.study.metric
+        loss_ok = record.train_loss is None or math.isfinite(record.train_loss)
+        if not _finite(value) or not loss_ok:
+            what = "training loss" if not loss_ok else self.spec.study.metric
             self._prune(handle, run, f"diverged: non-finite {what} at epoch {record.epoch}")
             return
         with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
@@ -277,7 +305,7 @@ class Driver:
 
     def _complete(self, handle: int, run: _Running) -> None:
         value = metric_value(run.epochs[-1], self.spec.study.metric) if run.epochs else None
-        if value is None or not math.isfinite(value):
+        if not _finite(value):
             self._finish(handle, run, TrialState.FAIL, reason="the trial ended without a finite objective")
         else:
             self._finish(handle, run, TrialState.COMPLETE, value=value)
@@ -316,33 +344,25 @@ class Driver:
         reason: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Diagnose the trial, then tell the study: the verdict is stored before the state."""
+        """Diagnose the trial, store the outcome, then tell the study.
+
+        The store is written first: if the driver dies between the two, the Optuna trial
+        is still RUNNING, so the next driver fails it, overwrites this row and re-runs it.
+        """
         del self._running[handle]
         diagnosis = diagnose(run.history(), self.spec.stability.thresholds) if run.epochs else None
         verdict = diagnosis.verdict if diagnosis else None
+        finite = [v for v in (metric_value(e, self.spec.study.metric) for e in run.epochs) if _finite(v)]
+        self.store.finish_trial(
+            self.spec.study.name, run.trial.number, state=state.name,
+            value=value if value is not None else (finite[-1] if finite else None),
+            verdict=verdict, diagnosis=diagnosis.to_json() if diagnosis else None, reason=reason, error=error,
+        )  # fmt: skip
         if verdict:
             run.trial.set_user_attr("verdict", verdict)
         if reason:
             run.trial.set_user_attr("reason", reason[:500])
         self.study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
-        last = next(
-            (
-                v
-                for v in (metric_value(e, self.spec.study.metric) for e in reversed(run.epochs))
-                if v is not None and math.isfinite(v)
-            ),
-            None,
-        )
-        self.store.finish_trial(
-            self.spec.study.name,
-            run.trial.number,
-            state=state.name,
-            value=value if value is not None else last,
-            verdict=verdict,
-            diagnosis=diagnosis.to_json() if diagnosis else None,
-            reason=reason,
-            error=error,
-        )
         self._last_event = f"trial {run.trial.number} {state.name.lower()}" + (f": {reason}" if reason else "")
 
     def _requeue(self, handle: int, run: _Running, reason: str) -> None:
@@ -353,6 +373,15 @@ class Driver:
             self.spec.study.name, run.trial.number, state="FAIL", reason=f"{reason}; parameters re-queued"
         )
         self.study.enqueue_trial(run.trial.params, skip_if_exists=False)
+
+    def _drop_surplus_waiting(self) -> None:
+        """Re-queued trials beyond the budget (a crash can leave some): fail them, marked interrupted."""
+        if self.stop_requested.is_set() or self._remaining() > 0:
+            return
+        for _ in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            trial = self.study.ask()
+            trial.set_user_attr(INTERRUPTED, True)
+            self.study.tell(trial, state=TrialState.FAIL)
 
     def _interrupt_all(self) -> None:
         for handle, run in list(self._running.items()):
@@ -409,7 +438,7 @@ def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Li
 
 
 def _finite(x: float | None) -> bool:
-    return x is None or math.isfinite(x)
+    return x is not None and math.isfinite(x)
 
 
 def _best(trials: list[optuna.trial.FrozenTrial], direction: str) -> optuna.trial.FrozenTrial | None:
@@ -417,14 +446,6 @@ def _best(trials: list[optuna.trial.FrozenTrial], direction: str) -> optuna.tria
     if not done:
         return None
     return min(done, key=lambda t: t.value if direction == "minimize" else -t.value)  # type: ignore[operator]
-
-
-def _space_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
-    old_p, new_p = old.get("params", old), new.get("params", new)
-    parts = [f"added {k}" for k in new_p if k not in old_p]
-    parts += [f"removed {k}" for k in old_p if k not in new_p]
-    parts += [f"{k}: {old_p[k]} -> {new_p[k]}" for k in new_p if k in old_p and old_p[k] != new_p[k]]
-    return "; ".join(parts) or "the space's canonical form changed"
 
 
 logging.getLogger("optuna").setLevel(logging.WARNING)

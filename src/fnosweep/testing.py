@@ -21,8 +21,8 @@ FAIL_BATCH_SIZE = 13
 """This batch size makes the synthetic trial raise at epoch 1."""
 CRASH_BATCH_SIZE = 17
 """This batch size kills the worker process at epoch 1 (for worker-loss tests)."""
-EPOCH_S = 0.02
-"""Seconds each synthetic epoch sleeps, standing in for training."""
+EPOCH_S = float(os.environ.get("FNOSWEEP_SYNTHETIC_EPOCH_S", "0.02"))
+"""Seconds each synthetic epoch sleeps, standing in for training (slower for kill tests)."""
 
 
 def synthetic_trial(config: TrialConfig) -> Iterator[RunInfo | EpochRecord]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
 
 from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import tables as t
 
+RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
 
@@ -131,6 +134,27 @@ class Store:
         except SQLAlchemyError as e:
             raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
 
+    def _retrying(self, write: Callable[[Connection], Any]) -> Any:
+        """Run one write transaction, retried while the database is unreachable.
+
+        Every write of the driver is idempotent (upserts and updates by key), so a
+        transaction that failed on a dropped connection can simply run again.
+        """
+        for attempt, pause in enumerate((*RETRY_PAUSES_S, None)):
+            try:
+                with self._engine.begin() as conn:
+                    return write(conn)
+            except (OperationalError, InterfaceError) as e:
+                if pause is None:
+                    raise StoreError(
+                        f"storage {redact(self.url)} unreachable after {attempt + 1} tries over "
+                        f"{sum(RETRY_PAUSES_S):.0f} s: {_first_line(e)}"
+                    ) from e
+                time.sleep(pause)
+            except SQLAlchemyError as e:
+                raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
+        raise AssertionError("unreachable")
+
     # -- studies ---------------------------------------------------------------------
 
     def study_meta(self, study_name: str) -> tuple[str, dict[str, Any]] | None:
@@ -173,7 +197,8 @@ class Store:
             if row.heartbeat_at is not None and row.driver_pid is not None:
                 beat = _aware(row.heartbeat_at)
                 mine = (row.driver_host, row.driver_pid) == (me["driver_host"], me["driver_pid"])
-                if not mine and now - beat < timedelta(seconds=stale_after_s):
+                dead = row.driver_host == me["driver_host"] and not _pid_alive(row.driver_pid)
+                if not mine and not dead and now - beat < timedelta(seconds=stale_after_s):
                     return DriverLock(row.driver_host, row.driver_pid, _aware(row.driver_since), beat)
             conn.execute(
                 update(t.studies)
@@ -183,12 +208,13 @@ class Store:
         return None
 
     def heartbeat(self, study_name: str) -> None:
-        with self._tx() as conn:
-            conn.execute(
+        self._retrying(
+            lambda conn: conn.execute(
                 update(t.studies)
                 .where(t.studies.c.study_name == study_name, t.studies.c.driver_pid == os.getpid())
                 .values(heartbeat_at=_now())
             )
+        )
 
     def release_driver(self, study_name: str) -> None:
         with self._tx() as conn:
@@ -216,18 +242,22 @@ class Store:
             "finished_at": None,
         }
         key = (t.trials.c.study_name == study_name) & (t.trials.c.number == number)
-        with self._tx() as conn:
+
+        def write(conn: Connection) -> None:
             conn.execute(delete(t.epochs).where(t.epochs.c.study_name == study_name, t.epochs.c.number == number))
             if conn.execute(update(t.trials).where(key).values(**values)).rowcount == 0:
                 conn.execute(t.trials.insert().values(study_name=study_name, number=number, **values))
 
+        self._retrying(write)
+
     def put_run_info(self, study_name: str, number: int, run: RunInfo) -> None:
-        with self._tx() as conn:
-            conn.execute(
+        self._retrying(
+            lambda conn: conn.execute(
                 update(t.trials)
                 .where(t.trials.c.study_name == study_name, t.trials.c.number == number)
                 .values(run_info=_dumps(run.to_dict()))
             )
+        )
 
     def put_epoch(self, study_name: str, number: int, record: EpochRecord, *, attempt: int = 0) -> None:
         """Write one epoch, committed at once; writing the same epoch again replaces it."""
@@ -238,8 +268,7 @@ class Store:
             "attempt": attempt,
             "record": _dumps(record.to_dict()),
         }
-        with self._tx() as conn:
-            conn.execute(_upsert(conn, t.epochs, values, ["study_name", "number", "epoch"]))
+        self._retrying(lambda conn: conn.execute(_upsert(conn, t.epochs, values, ["study_name", "number", "epoch"])))
 
     def finish_trial(
         self,
@@ -253,8 +282,8 @@ class Store:
         reason: str | None = None,
         error: str | None = None,
     ) -> None:
-        with self._tx() as conn:
-            conn.execute(
+        self._retrying(
+            lambda conn: conn.execute(
                 update(t.trials)
                 .where(t.trials.c.study_name == study_name, t.trials.c.number == number)
                 .values(
@@ -267,6 +296,7 @@ class Store:
                     finished_at=_now(),
                 )
             )
+        )
 
     def trials(self, study_name: str) -> list[TrialRow]:
         with self._tx() as conn:
@@ -300,6 +330,17 @@ def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table).values(**values)
     return stmt.on_conflict_do_update(index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys})
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process of this host is alive (a driver killed by SIGKILL leaves its lock behind)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
