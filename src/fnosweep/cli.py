@@ -1,0 +1,205 @@
+"""The `fnosweep` command: thin commands that parse, call one library function, print.
+
+Expected failures (`FnosweepError`) print one line on stderr and exit 1; a traceback
+only with `--debug`. Heavy libraries (torch, ray, plotly) are imported inside the
+commands that need them, so `--help` and `validate` stay fast.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from fnosweep.errors import FnosweepError
+
+app = typer.Typer(
+    name="fnosweep",
+    help="Hyperparameter sweeps for Fourier Neural Operators, with stability metrics and written diagnoses.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console()
+_debug = False
+
+SpecArg = Annotated[Path, typer.Argument(help="Sweep spec (YAML).", show_default=False)]
+SetOpt = Annotated[
+    list[str], typer.Option("--set", help="Override a spec field: --set training.epochs=3 (repeatable).")
+]
+StudyArg = Annotated[str, typer.Argument(help="A spec file, or a storage URL (with --study).", show_default=False)]
+StudyOpt = Annotated[str | None, typer.Option("--study", help="Study name, when STUDY is a storage URL.")]
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    global _debug
+    _debug = debug
+
+
+@app.command()
+def validate(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006 (typer reads the default)
+    """Check a spec without running it: the resolved search space and the budget. Writes nothing."""
+    from fnosweep.space import describe
+    from fnosweep.spec import load_spec
+    from fnosweep.store import redact
+
+    s = load_spec(spec, set_)
+    typer.echo(f"{spec}: valid")
+    st, d = s.study, s.data
+    typer.echo(f"study     {st.name}  ({st.direction} {st.metric}; sampler {st.sampler.type}, pruner {st.pruner.type})")
+    typer.echo(f"storage   {redact(s.study.storage)}")
+    tests = ", ".join(map(str, d.test_resolutions))
+    typer.echo(f"data      {d.problem} {d.resolution}x{d.resolution}, {d.n_train} train / {d.n_test} test at {tests}")
+    typer.echo("search space:")
+    for key, text in describe(s):
+        typer.echo(f"  {key:<32} {text}")
+    typer.echo(
+        f"budget    {s.study.n_trials} trials x {s.training.epochs} epochs = at most {s.budget_epochs} epochs; "
+        f"{s.execution.max_concurrent} at a time ({s.execution.backend})"
+    )
+    typer.echo(f"stability prune on: {', '.join(s.stability.prune_on) or 'nothing'}")
+
+
+@app.command()
+def run(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006
+    """Run (or resume) a sweep: trials on Ray, live progress, then the best trials."""
+    from fnosweep.display import LiveDisplay, best_table, summary_lines
+    from fnosweep.driver import Driver
+    from fnosweep.spec import load_spec
+
+    s = load_spec(spec, set_)
+    with LiveDisplay(console, s.study.name) as live:
+        driver = Driver(s, listener=live.update)
+        _on_first_interrupt(
+            lambda: (
+                driver.stop_requested.set(),
+                console.print(
+                    "[yellow]stopping: no new trials; running trials stop after their current epoch "
+                    "(Ctrl-C again to cancel them)[/]"
+                ),
+            )
+        )
+        result = driver.run()
+    console.line()  # the live panel's last frame stays; start below it
+    console.print(best_table(result))
+    for line in [*result.notes, *summary_lines(result, str(spec))]:
+        typer.echo(line)
+    if result.interrupted:
+        typer.echo("Interrupted: run the same command to resume.")
+        raise typer.Exit(130)
+
+
+@app.command()
+def diagnose(
+    study: Annotated[
+        str | None, typer.Argument(help="A spec file, or a storage URL (with --study).", show_default=False)
+    ] = None,
+    study_name: StudyOpt = None,
+    trial: Annotated[int | None, typer.Option("--trial", help="Diagnose one trial (by number).")] = None,
+    history: Annotated[
+        Path | None, typer.Option("--history", help="Diagnose a history file (JSON Lines) instead.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text (markdown) or json.")] = "text",
+    target: Annotated[float | None, typer.Option("--target", help="Eval error to reach, for time-to-target.")] = None,
+    suggest: Annotated[
+        Path | None, typer.Option("--suggest", help="Write a follow-up spec, narrowed to the stable region.")
+    ] = None,
+) -> None:
+    """A written diagnosis of a trial, a whole sweep, or any run's history file."""
+    import json
+
+    from fnosweep import diagnose as dx
+    from fnosweep.errors import FnosweepError
+    from fnosweep.history import read_history
+
+    if fmt not in ("text", "json"):
+        raise FnosweepError(f"--format must be text or json, but got {fmt!r}")
+    if (history is None) == (study is None):
+        raise FnosweepError("give a STUDY (spec file or storage URL) or --history FILE, not both or neither")
+    if history is not None:
+        h = read_history(history)
+        result = dx.diagnose(h, target=target)
+        typer.echo(
+            json.dumps(result.to_json(), indent=2) if fmt == "json" else dx.render_trial(result, h, title=str(history))
+        )
+        return
+    from fnosweep.studies import history_of, open_study, sweep_trials, thresholds_of
+
+    ref = open_study(study, study_name)
+    thresholds = thresholds_of(ref)
+    if trial is not None:
+        h = history_of(ref, trial)
+        result = dx.diagnose(h, thresholds, target=target, metric=_metric_of(ref))
+        text = dx.render_trial(result, h, title=f"{ref.name}, trial {trial}")
+        typer.echo(json.dumps(result.to_json(), indent=2) if fmt == "json" else text)
+        return
+    spec = ref.spec or {}
+    conclusion = dx.conclude(
+        sweep_trials(ref),
+        metric=_metric_of(ref) or "eval",
+        direction=spec.get("study", {}).get("direction", "minimize"),
+        epochs_budget=spec.get("training", {}).get("epochs"),
+        target=target,
+        thresholds=thresholds,
+    )
+    typer.echo(json.dumps(conclusion.to_json(), indent=2) if fmt == "json" else dx.render_sweep(conclusion))
+    if suggest is not None:
+        from fnosweep.suggest import write_followup_spec
+
+        try:
+            space = dx.suggest_space(
+                sweep_trials(ref),
+                direction=spec.get("study", {}).get("direction", "minimize"),
+                space=spec.get("search"),
+                thresholds=thresholds,
+            )
+        except ValueError as e:
+            raise FnosweepError(f"--suggest: {e}") from None
+        write_followup_spec(suggest, spec, space)
+        typer.echo(f"wrote {suggest}: the search space narrowed to the stable region", err=True)
+
+
+def _metric_of(ref: Any) -> str | None:
+    return (ref.spec or {}).get("study", {}).get("metric")
+
+
+def _on_first_interrupt(action: Any) -> None:
+    """First Ctrl-C runs `action` (a graceful stop); the second raises KeyboardInterrupt."""
+
+    def handler(_sig: int, _frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        action()
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def _mount_subcommands() -> None:
+    from fnosweep.data.cli import app as data_app
+    from fnosweep.submit import submit
+
+    app.command("submit")(submit)
+
+    app.add_typer(data_app, name="data", help="Generate PDE data offline, in neuralop's .pt format.")
+
+
+_mount_subcommands()
+
+
+def main() -> None:
+    try:
+        app()
+    except FnosweepError as e:
+        if _debug:
+            raise
+        typer.echo(f"fnosweep: {e}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
