@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, tiny_doc
+from sweep_builders import REPO, tiny_doc
 
 FNOSWEEP = [sys.executable, "-m", "fnosweep.cli"]
 SEEDS = REPO.parent / "shared" / "examples" / "histories"

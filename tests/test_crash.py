@@ -13,10 +13,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import tiny_doc
 from fnosweep.driver import INTERRUPTED
 from fnosweep.spec import parse_spec
 from fnosweep.store import Store
+from sweep_builders import tiny_doc
 
 DRIVER = """
 import json, sys

@@ -10,12 +10,12 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import tiny_spec
 from fnosweep.driver import INTERRUPTED, run_sweep
 from fnosweep.errors import SpecError, StoreError
 from fnosweep.executor import InlineExecutor, RayExecutor
 from fnosweep.store import Store
 from fnosweep.testing import CRASH_BATCH_SIZE, DIVERGE_LR, FAIL_BATCH_SIZE, synthetic_trial
+from sweep_builders import tiny_spec
 
 WIDE_LR = {"training.lr": {"type": "float", "low": 1e-4, "high": 0.5, "log": True}}
 

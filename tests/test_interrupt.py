@@ -13,8 +13,8 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from conftest import tiny_doc
 from fnosweep.driver import INTERRUPTED
+from sweep_builders import tiny_doc
 
 
 def epoch_rows(db) -> int:

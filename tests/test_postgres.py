@@ -10,13 +10,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import tiny_spec
 from fnosweep.driver import INTERRUPTED, run_sweep
 from fnosweep.errors import StoreError
 from fnosweep.executor import InlineExecutor
 from fnosweep.store import Store
 from fnosweep.testing import synthetic_trial
-from pg import PostgresServer, postgres_server  # noqa: F401 (a fixture)
+from pg import PostgresServer
+from sweep_builders import tiny_spec
 
 pytestmark = pytest.mark.slow
 FORCED = {"training.lr": {"type": "categorical", "choices": [1e-3, 0.2]}}

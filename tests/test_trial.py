@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from conftest import tiny_spec
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.space import trial_config
 from fnosweep.trial import run_trial
+from sweep_builders import tiny_spec
 
 
 def records(tmp_path, **dotted):

@@ -129,36 +129,28 @@ def diagnose(
             json.dumps(result.to_json(), indent=2) if fmt == "json" else dx.render_trial(result, h, title=str(history))
         )
         return
-    from fnosweep.studies import history_of, open_study, sweep_trials, thresholds_of
+    from fnosweep.studies import history_of, open_study
+    from fnosweep.view.analysis import conclude_study, study_sweep_trials
+    from fnosweep.view.analysis import thresholds as thresholds_of
 
     ref = open_study(study, study_name)
-    thresholds = thresholds_of(ref)
+    spec = ref.spec or {}
+    thresholds = thresholds_of(spec)
     if trial is not None:
         h = history_of(ref, trial)
         result = dx.diagnose(h, thresholds, target=target, metric=_metric_of(ref))
         text = dx.render_trial(result, h, title=f"{ref.name}, trial {trial}")
         typer.echo(json.dumps(result.to_json(), indent=2) if fmt == "json" else text)
         return
-    spec = ref.spec or {}
-    conclusion = dx.conclude(
-        sweep_trials(ref),
-        metric=_metric_of(ref) or "eval",
-        direction=spec.get("study", {}).get("direction", "minimize"),
-        epochs_budget=spec.get("training", {}).get("epochs"),
-        target=target,
-        thresholds=thresholds,
-    )
+    trials = study_sweep_trials(ref)
+    conclusion = conclude_study(trials, spec, target=target)
     typer.echo(json.dumps(conclusion.to_json(), indent=2) if fmt == "json" else dx.render_sweep(conclusion))
     if suggest is not None:
         from fnosweep.suggest import write_followup_spec
 
         try:
-            space = dx.suggest_space(
-                sweep_trials(ref),
-                direction=spec.get("study", {}).get("direction", "minimize"),
-                space=spec.get("search"),
-                thresholds=thresholds,
-            )
+            space = dx.suggest_space(trials, direction=spec.get("study", {}).get("direction", "minimize"),
+                                     space=spec.get("search"), thresholds=thresholds)
         except ValueError as e:
             raise FnosweepError(f"--suggest: {e}") from None
         write_followup_spec(suggest, spec, space)
@@ -182,8 +174,12 @@ def _on_first_interrupt(action: Any) -> None:
 def _mount_subcommands() -> None:
     from fnosweep.data.cli import app as data_app
     from fnosweep.submit import submit
+    from fnosweep.view.commands import dashboard, report, trials
 
     app.command("submit")(submit)
+    app.command("report")(report)
+    app.command("trials")(trials)
+    app.command("dashboard")(dashboard)
 
     app.add_typer(data_app, name="data", help="Generate PDE data offline, in neuralop's .pt format.")
 

@@ -22,7 +22,7 @@ from optuna.exceptions import StorageInternalError
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from fnosweep.diagnose import diagnose, prune_decision
+from fnosweep.diagnose import diagnose, prune_decision, render_trial
 from fnosweep.errors import SpecError, StoreError
 from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
@@ -37,12 +37,16 @@ from fnosweep.space import (
 )
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store, engine_kwargs, redact
+from fnosweep.view.dashboard import publish_trial
 
 HEARTBEAT_S = 5.0
 """How often the driver proves it is alive in the database."""
 STALE_AFTER_S = 30.0
 """A driver silent this long is dead: its lock no longer blocks a new driver."""
 POLL_S = 0.5
+PUBLISH_EVERY = 10
+"""Finished trials between refreshes of the dashboard's sweep note and figures (each reads
+every epoch of the study: seconds at 200 000 epochs)."""
 
 INTERRUPTED = "fnosweep:interrupted"
 """User attribute of a trial the driver stopped (Ctrl-C, crash): its params are run again."""
@@ -115,6 +119,7 @@ class Driver:
         """Set it (first Ctrl-C) to ask no new trial and stop running ones after their next epoch."""
         self._running: dict[int, _Running] = {}
         self._last_event: str | None = None
+        self._finished = 0
         self.notes: list[str] = []
         """What the user should know about this run (e.g. safe spec changes on resume)."""
 
@@ -188,6 +193,7 @@ class Driver:
             self._recover_stale()
             self._executor = self._executor or make_executor(self.spec.execution)
             self._loop()
+            self._publish_sweep()
         except KeyboardInterrupt:
             interrupted = True
             self._interrupt_all()
@@ -358,11 +364,17 @@ class Driver:
             value=value if value is not None else (finite[-1] if finite else None),
             verdict=verdict, diagnosis=diagnosis.to_json() if diagnosis else None, reason=reason, error=error,
         )  # fmt: skip
-        if verdict:
-            run.trial.set_user_attr("verdict", verdict)
         if reason:
             run.trial.set_user_attr("reason", reason[:500])
+        if diagnosis is not None:  # optuna-dashboard shows these; they freeze once told
+            study = self.spec.study
+            publish_trial(self.study, run.trial, verdict=verdict,
+                          numbers=_key_numbers(run, study.metric, study.direction),
+                          diagnosis_markdown=render_trial(diagnosis, run.history(), title=f"trial {run.trial.number}"))
         self.study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
+        self._finished += 1
+        if self._finished % PUBLISH_EVERY == 0:
+            self._publish_sweep()
         self._last_event = f"trial {run.trial.number} {state.name.lower()}" + (f": {reason}" if reason else "")
 
     def _requeue(self, handle: int, run: _Running, reason: str) -> None:
@@ -373,6 +385,16 @@ class Driver:
             self.spec.study.name, run.trial.number, state="FAIL", reason=f"{reason}; parameters re-queued"
         )
         self.study.enqueue_trial(run.trial.params, skip_if_exists=False)
+
+    def _publish_sweep(self) -> None:
+        """The sweep conclusion and stability figures, as optuna-dashboard notes and graphs."""
+        from fnosweep.studies import StudyRef
+        from fnosweep.view.analysis import sweep_conclusion
+        from fnosweep.view.dashboard import publish_sweep, study_figures
+
+        name = self.spec.study.name
+        ref = StudyRef(store=self.store, name=name, spec=self.store.study_spec(name))
+        publish_sweep(self.study, conclusion_markdown=sweep_conclusion(ref), figures=study_figures(self.store, name))
 
     def _drop_surplus_waiting(self) -> None:
         """Re-queued trials beyond the budget (a crash can leave some): fail them, marked interrupted."""
@@ -435,6 +457,18 @@ class Driver:
 def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> SweepResult:
     """Run (or resume) a sweep to its trial budget."""
     return Driver(spec, executor=executor, listener=listener).run()
+
+
+def _key_numbers(run: _Running, metric: str, direction: str) -> dict[str, Any]:
+    """The few numbers a trial's row in the dashboard should show."""
+    last = run.epochs[-1]
+    values = [v for v in (metric_value(e, metric) for e in run.epochs) if _finite(v)]
+    info = run.run or RunInfo()
+    return {
+        "epochs": len(run.epochs), "n_params": info.n_params, "params_per_sample": info.params_per_sample,
+        "grad_norm_p95": last.grad_norm.get("p95"), "clip_fraction": last.clip_fraction,
+        f"best_{metric}": (min if direction == "minimize" else max)(values) if values else None,
+    }  # fmt: skip
 
 
 def _finite(x: float | None) -> bool:

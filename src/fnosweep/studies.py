@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from fnosweep.errors import FnosweepError, StoreError
 from fnosweep.history import History, RunInfo
@@ -44,48 +42,17 @@ def open_study(study: str, name: str | None = None, overrides: Sequence[str] = (
     return StudyRef(store=store, name=name, spec=store.study_spec(name))
 
 
-def default_report_path(name: str) -> Path:
-    return Path("reports") / f"{name}.html"
-
-
-def thresholds_of(ref: StudyRef) -> Any:
-    """The diagnosis thresholds the study was run with (defaults for a study fnosweep did not run)."""
-    from fnosweep.diagnose.thresholds import Thresholds
-
-    if ref.spec is None:
-        return Thresholds()
-    from fnosweep.spec import parse_spec
-
-    try:
-        return parse_spec(ref.spec, source=f"study {ref.name}").stability.thresholds
-    except FnosweepError:
-        return Thresholds()
-
-
 def history_of(ref: StudyRef, number: int) -> History:
-    """One trial of a study as a history (the run line and its epochs)."""
+    """One trial of a study as a history file holds it (the run line and its epochs)."""
     rows = {r.number: r for r in ref.store.trials(ref.name)}
     if number not in rows:
-        known = ", ".join(map(str, rows)) or "none"
-        raise FnosweepError(f"study {ref.name!r} has no trial {number}; trials: {known}")
+        have = sorted(rows)
+        if not have:
+            listing = "none"
+        elif len(have) <= 12:
+            listing = ", ".join(map(str, have))
+        else:
+            listing = f"{len(have)} trials numbered {have[0]} to {have[-1]}"
+        raise FnosweepError(f"study {ref.name!r} has no trial {number}; trials: {listing}")
     epochs = ref.store.epochs(ref.name, [number]).get(number, [])
     return History(run=rows[number].run_info or RunInfo(), epochs=tuple(epochs))
-
-
-def sweep_trials(ref: StudyRef) -> list[Any]:
-    """Every finished or running trial as the diagnosis's `SweepTrial` values."""
-    from fnosweep.diagnose import SweepTrial
-
-    epochs = ref.store.epochs(ref.name)
-    return [
-        SweepTrial(
-            number=r.number,
-            state=r.state,
-            params=dict(r.params),
-            value=r.value,
-            history=History(run=r.run_info or RunInfo(), epochs=tuple(epochs.get(r.number, []))),
-            prune_reason=r.reason if r.state == "PRUNED" else None,
-            verdict=r.verdict,
-        )
-        for r in ref.store.trials(ref.name)
-    ]

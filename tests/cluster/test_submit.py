@@ -17,7 +17,6 @@ import pytest
 import yaml
 from cluster_helpers import RayHead, ray_head, run_submit
 
-from conftest import tiny_doc, tiny_spec
 from fnosweep.cluster_entry import anchor, cluster_home
 from fnosweep.errors import ExecutionError
 from fnosweep.spec import ResourcesSpec, load_spec
@@ -31,7 +30,8 @@ from fnosweep.submit import (
     probe,
     unplaceable,
 )
-from pg import PostgresServer, free_port, postgres_server  # noqa: F401 (a fixture)
+from pg import PostgresServer, free_port
+from sweep_builders import tiny_doc, tiny_spec
 
 CPU_NODE = {"CPU": 4.0, "memory": 8e9}
 GPU_NODE = {"CPU": 8.0, "GPU": 1.0, "memory": 32e9}

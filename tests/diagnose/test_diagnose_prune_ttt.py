@@ -30,6 +30,8 @@ PRUNE_ROWS = [
      ["exploding_gradients"], [None] * 4),
     ("verdict_not_in_prune_on", make([1.0, NAN], nonfinite=[0, 5]), ["exploding_gradients"],
      [None, None]),
+    ("relative_loss_blowup_prunes_at_once", make([1.3e8, 5e4], lr=0.29, loss="l2"), ["diverged"],
+     ["diverged", "diverged"]),
     ("plateau_when_asked", make([0.9] * 6, lr=1e-3), ["plateau"],
      [None, None, None, "plateau", "plateau", "plateau"]),
 ]

@@ -47,6 +47,11 @@ ROWS = [
      {"lr_restart"}, {"diverged"}),
     ("step_lr_bump", make(STEP_UP_LOSS, lr=STEP_UP_LR), "healthy", {"lr_restart"}, {"diverged"}),
     ("diverged_finite", make(BLOWUP, lr=1e-3), "diverged", {"diverged"}, {"lr_restart"}),
+    # a relative loss of 1e8 in epoch 0 that falls afterwards: falling from absurd, not learning
+    ("relative_loss_blowup_then_falling", make([1.3e8, 5e4, 2.1e3], eval=[3.5e5, 2.9e4, 7.2e3], lr=0.29,
+                                               loss="h1"), "diverged", {"diverged"}, set()),
+    ("large_loss_of_unknown_scale_is_not_judged_so", make([1.3e8, 5e4, 2.1e3], lr=0.29), "healthy", set(),
+     {"diverged"}),
     ("restart_that_diverges", make(decay(8, 1.0, 0.2) + [0.5, 0.9, 1.4, 2.0, 2.6, 3.1],
                                    lr=[1e-4] * 8 + [1e-3] * 6), "diverged", {"diverged"}, set()),
     ("diverged_nan", make([1.0, 0.8, 0.6, 0.5, float("nan")], nonfinite=[0, 0, 0, 0, 40], lr=1e-3),

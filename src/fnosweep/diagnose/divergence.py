@@ -31,6 +31,9 @@ def diverged_rule(ctx: Context) -> Result:
         return [_nonfinite(ctx, bad)], missing
     if ctx.loss is None:
         return [], missing + ["divergence of the loss: the history has no train_loss"]
+    absurd = _absurd_loss(ctx)
+    if absurd is not None:
+        return [absurd], missing
     findings = _restarts(ctx)
     blowup = _blowup(ctx)
     if blowup is not None:
@@ -59,6 +62,26 @@ def _action(ctx: Context, by: float) -> str:
                  f"keep the clip at {fmt.clip(thr)}")
     parts.append("restart from the last finite checkpoint rather than continuing")
     return "; ".join(parts) + "."
+
+
+def _absurd_loss(ctx: Context) -> Finding | None:
+    """A relative loss far above 1.0, the score of a zero output: the run left any useful basin,
+    even if the loss later falls back (it is falling from absurd values, not learning)."""
+    assert ctx.loss is not None
+    if ctx.run.loss not in ("l2", "h1"):
+        return None  # only relative losses have a scale to judge against
+    hit = next(((e, v) for e, v in ctx.loss.points if v >= ctx.th.blowup_relative_loss), None)
+    if hit is None:
+        return None
+    epoch, value = hit
+    evidence = (f"relative {ctx.run.loss.upper()} train loss {fmt.num(value)} at epoch {epoch}, "
+                f"where a zero output scores 1.0 ({fmt.factor(value)} of that)")
+    first = next((r.grad_norm for r in ctx.history.epochs if r.epoch == epoch), {})
+    if first.get("first") and first.get("max"):
+        evidence += (f"; pre-clip gradient norm {fmt.num(first['first'])} at the first step → "
+                     f"{fmt.num(first['max'])} max in epoch {epoch}")
+    return Finding("diverged", "problem", epoch, evidence + ".", _action(ctx, 10),
+                   {"epoch": epoch, "relative_loss": value})
 
 
 def _blowup(ctx: Context) -> Finding | None:

@@ -97,7 +97,8 @@ def trial_verdict(t: SweepTrial, th: Thresholds) -> str:
 
 def prune_label(t: SweepTrial) -> str:
     reason = (t.prune_reason or "").strip()
-    return next((v for v in VERDICTS if reason.startswith(v)), reason or "pruner")
+    # "median pruner: eval.32_l2 = 0.41 at epoch 2" counts as "median pruner": group by kind.
+    return next((v for v in VERDICTS if reason.startswith(v)), reason.split(":")[0].strip() or "pruner")
 
 
 def eval_key(metric: str) -> str:

@@ -32,6 +32,10 @@ class Thresholds:
     """Training loss at the last epoch this many times its best so far, and not explained by
     a learning-rate jump, counts as divergence even while it is finite. A warm restart bumps
     the loss by 1.2-3x and then recovers; a run that diverges keeps climbing."""
+    blowup_relative_loss: float = 10.0
+    """A relative loss (L2 or H1, as neuralop and fnosweep train) at or above this in any epoch
+    is divergence even when finite and falling again afterwards: a zero output scores 1.0, so
+    10 means predictions ten times the target's norm, out of any useful basin."""
     lr_jump: float = 1.5
     """A learning rate this many times the previous epoch's is a jump (warm restart, step-up,
     warm-up): a loss bump right after it is the schedule's, not divergence."""

@@ -1,0 +1,208 @@
+"""What the report says besides its figures: the sweep conclusion and parameter importance.
+
+The conclusion is `render_sweep(conclude(...))` from `fnosweep.diagnose`, the same text
+`fnosweep diagnose STUDY` prints. Importance is Optuna's, computed on an in-memory copy of
+the finished trials (params and values from fnosweep's rows, distributions from the
+study's spec): loading the stored Optuna study would also load every intermediate value,
+about 10 s for 1 000 trials x 200 epochs, for numbers the importance never reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fnosweep.history import EpochRecord, History, RunInfo
+from fnosweep.view import _rows
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from fnosweep.diagnose import SweepConclusion, SweepTrial, Thresholds
+    from fnosweep.store import TrialRow
+    from fnosweep.studies import StudyRef
+
+FULL_HISTORIES = 10
+"""Complete trials (best first) read in full for `conclude`, which fits the top 3."""
+TOP_GROUPS = ("lifting", "fno_blocks", "projection")
+
+
+def thresholds(spec: Mapping[str, Any] | None) -> Thresholds:
+    """The study's diagnosis thresholds, as its spec's `stability` section set them."""
+    import dataclasses
+
+    from fnosweep.diagnose import Thresholds
+
+    stability = (spec or {}).get("stability") or {}
+    names = {f.name for f in dataclasses.fields(Thresholds)}
+    return Thresholds(**{k: v for k, v in stability.items() if k in names})
+
+
+def bulk_schema(metric: str) -> pa.Schema:
+    """The fields the report reads from every epoch of every trial; the rest of each line
+    (per-block groups, other eval keys, timings) is read only for the trials it draws."""
+    import pyarrow as pa
+
+    f64 = pa.float64()
+    stats = pa.struct([("mean", f64), ("max", f64)])
+    fields = [
+        ("epoch", pa.int64()),
+        ("train_loss", f64),
+        ("grad_norm", pa.struct([("median", f64), ("p95", f64), ("max", f64)])),
+        ("clip_fraction", f64),
+        ("update_ratio", f64),
+        ("weight_norm", f64),
+        ("groups", pa.struct([(g, stats) for g in TOP_GROUPS])),
+    ]
+    if metric.startswith("eval."):
+        fields.append(("eval", pa.struct([(metric.removeprefix("eval."), f64)])))
+    return pa.schema(fields)
+
+
+def detail_numbers(rows: Sequence[TrialRow], *, direction: str) -> set[int]:
+    """Trials whose whole history `conclude` reads: the best complete ones (it fits their
+    curves) and the finished ones without a stored verdict (it diagnoses them)."""
+    sign = 1.0 if direction == "minimize" else -1.0
+    ranked = sorted(
+        (r for r in rows if r.state == "COMPLETE" and r.value is not None and math.isfinite(r.value)),
+        key=lambda r: (sign * (r.value or 0.0), r.number),
+    )
+    return {r.number for r in ranked[:FULL_HISTORIES]} | {
+        r.number for r in rows if not r.verdict and r.state in ("COMPLETE", "PRUNED", "FAIL")
+    }
+
+
+def sweep_trials(
+    rows: Sequence[TrialRow], histories: Mapping[int, History], counts: Mapping[int, int]
+) -> list[SweepTrial]:
+    """The study's trials for `conclude`: full histories where given (`detail_numbers`), and
+    for the others a history of their epoch count with no metric loaded.
+
+    `conclude` only counts the epochs of those (their verdicts are stored); a history with
+    unloaded metrics makes any future rule that reads them say "could not judge" rather
+    than judge wrongly. Building 200 000 full records instead costs seconds per report."""
+    from fnosweep.diagnose import SweepTrial
+
+    out = []
+    for r in rows:
+        history = histories.get(r.number)
+        if history is None and counts.get(r.number):
+            history = History(run=r.run_info or RunInfo(), epochs=_blank(counts[r.number]))
+        out.append(
+            SweepTrial(
+                number=r.number,
+                state=r.state,
+                params=dict(r.params),
+                value=r.value,
+                history=history,
+                prune_reason=r.reason if r.state == "PRUNED" else None,
+                verdict=r.verdict,
+            )
+        )
+    return out
+
+
+@functools.cache
+def _blank(n: int) -> tuple[EpochRecord, ...]:
+    # Shared and frozen: 1 000 trials of 200 epochs cost 200 records, not 200 000.
+    return tuple(EpochRecord(epoch=i) for i in range(n))
+
+
+def study_sweep_trials(ref: StudyRef) -> list[SweepTrial]:
+    """A study's trials as `conclude` takes them, read from its store at the cost it needs."""
+    from fnosweep.view import frames
+
+    rows = ref.store.trials(ref.name)
+    direction = ((ref.spec or {}).get("study") or {}).get("direction") or "minimize"
+    detail = frames.epoch_table(ref, sorted(detail_numbers(rows, direction=direction)))
+    histories = frames.histories(detail, {r.number: r.run_info for r in rows})
+    counts = _rows.epoch_counts(ref.store, ref.name)
+    return sweep_trials(rows, histories, counts)
+
+
+def sweep_conclusion(ref: StudyRef) -> str:
+    """A study's conclusion as markdown, read from its store (the dashboard's study note)."""
+    return conclusion_markdown(study_sweep_trials(ref), ref.spec)
+
+
+def conclude_study(
+    trials: Sequence[SweepTrial], spec: Mapping[str, Any] | None, *, target: float | None = None
+) -> SweepConclusion:
+    """`conclude` with the metric, direction, epoch budget and thresholds of the study's spec."""
+    from fnosweep.diagnose import conclude
+
+    study = (spec or {}).get("study") or {}
+    return conclude(
+        trials,
+        metric=study.get("metric") or "eval",
+        direction=study.get("direction") or "minimize",
+        epochs_budget=((spec or {}).get("training") or {}).get("epochs"),
+        target=target,
+        thresholds=thresholds(spec),
+    )
+
+
+def conclusion_markdown(trials: Sequence[SweepTrial], spec: Mapping[str, Any] | None) -> str:
+    """The sweep conclusion of `conclude_study`, rendered as markdown."""
+    from fnosweep.diagnose import render_sweep
+
+    return render_sweep(conclude_study(trials, spec))
+
+
+def importances(
+    rows: Iterable[TrialRow], search: Mapping[str, Mapping[str, Any]], *, direction: str
+) -> tuple[dict[str, float] | None, str]:
+    """Optuna's parameter importances over the complete trials, or None and the reason."""
+    import optuna
+    from optuna.trial import create_trial
+
+    complete = [r for r in rows if r.state == "COMPLETE" and r.value is not None and math.isfinite(r.value)]
+    if len(complete) < 2:
+        return None, f"{len(complete)} complete trial(s) with a finite objective: importance needs at least 2"
+    dists = {k: _distribution(k, v) for k, v in search.items()}
+    varied = [k for k in dists if len({repr(r.params.get(k)) for r in complete}) > 1]
+    if not varied:
+        return None, "no searched knob took two values among the complete trials"
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created in memory" line
+    try:
+        study = optuna.create_study(direction=direction)
+        study.add_trials(
+            [
+                create_trial(
+                    value=r.value,
+                    params={k: r.params[k] for k in dists if k in r.params},
+                    distributions={k: d for k, d in dists.items() if k in r.params},
+                )
+                for r in complete
+            ]
+        )
+        with warnings.catch_warnings():  # the evaluator's notes on tiny studies are not the user's business
+            warnings.simplefilter("ignore")
+            result = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError) as e:  # a value outside its distribution; no shared search space
+        return None, f"Optuna could not compute importances: {e}"
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return dict(result), f"over {len(complete)} complete trials (Optuna's default evaluator)"
+
+
+def _distribution(key: str, entry: Mapping[str, Any]) -> Any:
+    from fnosweep.space import distribution
+    from fnosweep.spec import SearchParam
+
+    choices = entry.get("choices")
+    return distribution(
+        SearchParam(
+            key=key,
+            type=entry["type"],
+            low=entry.get("low"),
+            high=entry.get("high"),
+            log=bool(entry.get("log")),
+            step=entry.get("step"),
+            choices=tuple(choices) if choices is not None else None,
+        )
+    )

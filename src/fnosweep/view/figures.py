@@ -1,0 +1,336 @@
+"""Trial-level figures: pure functions of the trials frame (see `frames.trials_frame`).
+
+Every builder takes DataFrames and plain values and returns a plotly Figure; nothing here
+reads a database or a file, so each is tested as a table (given rows, these traces).
+Text that came from users (parameter values, reasons) is HTML-escaped before it enters a
+figure: plotly.js renders a subset of HTML in labels and hover text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fnosweep.diagnose.thresholds import UNSTABLE, VERDICTS
+from fnosweep.view.style import (
+    COLORS,
+    LABELS,
+    SYMBOLS,
+    esc,
+    layout,
+    log_axes_in_e,
+    message_figure,
+    new_figure,
+    subplots,
+    verdict_labels,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+
+def objective_figure(trials: pd.DataFrame, *, metric: str, direction: str) -> go.Figure:
+    """The objective of each trial by number, coloured by verdict, shaped by state, with the best so far."""
+
+    if trials.empty:
+        return message_figure("Objective over trials", "no trials yet")
+    labels = verdict_labels(trials)
+    finite = trials["objective"].map(lambda v: v is not None and math.isfinite(v))
+    fig = new_figure()
+    for label in (v for v in LABELS if v in set(labels[finite])):
+        rows = trials[finite & (labels == label)]
+        fig.add_scatter(
+            x=rows["number"],
+            y=rows["objective"],
+            mode="markers",
+            name=label,
+            marker={"color": COLORS[label], "symbol": [SYMBOLS.get(s, "circle") for s in rows["state"]], "size": 8},
+            customdata=rows["state"],
+            hovertemplate="trial %{x}<br>%{customdata}<br>%{y:.4g}<extra>" + label + "</extra>",
+        )
+    done = trials[finite & (trials["state"] == "COMPLETE")].sort_values("number")
+    if not done.empty:
+        best = done["objective"].cummin() if direction == "minimize" else done["objective"].cummax()
+        fig.add_scatter(
+            x=done["number"],
+            y=best,
+            mode="lines",
+            line={"shape": "hv", "color": "black", "width": 1.5},
+            name="best so far",
+            hoverinfo="skip",
+        )
+    values = trials.loc[finite, "objective"]
+    log = bool(len(values)) and values.min() > 0 and values.max() / values.min() > 20
+    missing = int((~finite).sum())
+    title = f"Objective ({esc(metric)}, {direction}) per trial: ● complete ▼ pruned ✕ failed"
+    if missing:
+        title += (
+            f"<br><sub>{missing} trial(s) without a finite objective (diverged or failed early) are not drawn</sub>"
+        )
+    fig.update_layout(
+        title=title, xaxis_title="trial", yaxis_title=esc(metric), yaxis_type="log" if log else "linear", **layout()
+    )
+    return log_axes_in_e(fig)
+
+
+def stability_map_figure(trials: pd.DataFrame, *, x: str | None, y: str | None) -> go.Figure:
+    """lr (log bins) × clip threshold: share of unstable trials per cell, and every trial on top."""
+    import plotly.graph_objects as go
+
+    title = "Stability map: unstable share (diverged, exploding gradients) per lr × clip region"
+    if x is None or y is None or trials.empty:
+        return message_figure(title, "needs trials with a learning rate and a clip threshold")
+    labels = verdict_labels(trials)
+    rows = trials[labels.isin(VERDICTS) & trials[x].map(lambda v: isinstance(v, int | float) and v > 0)]
+    if rows.empty:
+        return message_figure(title, "no finished trial with a verdict yet")
+    lx = np.log10(rows[x].astype(float).to_numpy())
+    edges = _log_edges(lx)
+    cats = sorted({_cat(v) for v in rows[y]}, key=_cat_order)
+    iy = np.array([cats.index(_cat(v)) for v in rows[y]])
+    ix = np.clip(np.searchsorted(edges, lx, side="right") - 1, 0, len(edges) - 2)
+    z = np.full((len(cats), len(edges) - 1), np.nan)
+    text = [["" for _ in range(len(edges) - 1)] for _ in cats]
+    hover = [["no trials" for _ in range(len(edges) - 1)] for _ in cats]
+    verdicts = labels[rows.index].to_numpy()
+    for j in range(len(cats)):
+        for i in range(len(edges) - 1):
+            inside = verdicts[(iy == j) & (ix == i)]
+            if len(inside):
+                bad = int(np.isin(inside, UNSTABLE).sum())
+                z[j, i] = bad / len(inside)
+                text[j][i] = f"{bad}/{len(inside)}"
+                counts = ", ".join(f"{v} {int((inside == v).sum())}" for v in VERDICTS if (inside == v).any())
+                hover[j][i] = f"{bad} of {len(inside)} unstable<br>{counts}"
+    centers = (edges[:-1] + edges[1:]) / 2
+    fig = new_figure(
+        go.Heatmap(
+            x=centers,
+            y=list(range(len(cats))),
+            z=z,
+            customdata=hover,
+            colorscale=[[0, "#e8f5e9"], [0.5, "#ffcc80"], [1, "#ef9a9a"]],
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "unstable", "len": 0.6},
+            hovertemplate="%{customdata}<extra></extra>",
+            xgap=2,
+            ygap=2,
+        )
+    )
+    # Set at once: each add_annotation re-validates all the earlier ones.
+    fig.update_layout(
+        annotations=[
+            {
+                "x": centers[i],
+                "y": j + 0.32,
+                "text": text[j][i],
+                "showarrow": False,
+                "font": {"size": 11, "color": "#333"},
+            }
+            for j in range(len(cats))
+            for i in range(len(edges) - 1)
+            if text[j][i]
+        ]
+    )
+    # Dots in the lower part of their cell, spread by a fixed hash of the trial number, so
+    # the count above them stays readable and the picture is the same on every run.
+    jitter = ((rows["number"].to_numpy() * 0.618) % 1) * -0.55 + 0.12
+    for label in (v for v in VERDICTS if v in set(verdicts)):
+        m = verdicts == label
+        fig.add_scatter(
+            x=lx[m],
+            y=iy[m] + jitter[m],
+            mode="markers",
+            name=label,
+            marker={"color": COLORS[label], "size": 6, "line": {"width": 0.5, "color": "white"}},
+            customdata=rows["number"].to_numpy()[m],
+            hovertemplate="trial %{customdata}<extra>" + label + "</extra>",
+        )
+    ticks = np.arange(math.floor(edges[0]), math.ceil(edges[-1]) + 1)
+    fig.update_layout(
+        title=title,
+        xaxis={"title": esc(_short(x)), "tickvals": ticks, "ticktext": [f"1e{int(t)}" for t in ticks]},
+        yaxis={"title": esc(_short(y)), "tickvals": list(range(len(cats))), "ticktext": [esc(c) for c in cats]},
+        legend={"x": 1.12},
+        **layout(),
+    )
+    return fig
+
+
+def parallel_figure(
+    trials: pd.DataFrame, *, knobs: Sequence[str], log: Sequence[str] = (), metric: str = "objective"
+) -> go.Figure:
+    """Parallel coordinates of the searched knobs and the objective; lines coloured by verdict."""
+    import plotly.graph_objects as go
+
+    title = "Searched knobs → objective (line colour = verdict)"
+    labels = verdict_labels(trials) if not trials.empty else None
+    if labels is None or not knobs:
+        return message_figure(title, "no searched knobs" if knobs == [] else "no trials yet")
+    rows, labels = trials[labels != "running"], labels[labels != "running"]
+    if rows.empty:
+        return message_figure(title, "no finished trials yet")
+    dims = [_dimension(rows[k], _short(k), k in log) for k in knobs]
+    obj = rows["objective"].astype(float)
+    worst = obj.max() if obj.notna().any() else 0.0
+    dims.append({"label": esc(metric) + " (none → worst)", "values": obj.where(np.isfinite(obj), worst).to_numpy()})
+    present = [v for v in LABELS if v in set(labels)]
+    codes = labels.map({v: i for i, v in enumerate(present)}).to_numpy()
+    dims.append({"label": "verdict", "values": codes, "tickvals": list(range(len(present))), "ticktext": present})
+    scale = _discrete_scale([COLORS[v] for v in present])
+    fig = new_figure(
+        go.Parcoords(
+            line={"color": codes, "colorscale": scale, "cmin": -0.5, "cmax": len(present) - 0.5}, dimensions=dims
+        )
+    )
+    fig.update_layout(title=title, **{**layout(), "margin": {"l": 80, "r": 80, "t": 90, "b": 30}})
+    return fig
+
+
+def pruning_figure(trials: pd.DataFrame, *, budget: int | None) -> go.Figure:
+    """Where the epoch budget went (run by complete, pruned, failed trials; saved), and at
+    which epoch the pruned trials stopped, by prune reason. Readable at 10 or 10 000 trials."""
+    title = "Pruning savings"
+    finished = trials[trials["state"].isin(["COMPLETE", "PRUNED", "FAIL"])] if not trials.empty else trials
+    if finished.empty:
+        return message_figure(title, "no finished trials yet")
+    budget = budget or int(finished["epochs"].max()) or 1
+    pruned = finished[finished["state"] == "PRUNED"]
+    saved = int((budget - pruned["epochs"]).clip(lower=0).sum())
+    total = len(finished) * budget
+    fig = subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.35, 0.65],
+        horizontal_spacing=0.12,
+        subplot_titles=(f"epoch budget of {len(finished)} finished trials", "epoch at which pruned trials stopped"),
+    )
+    parts = [
+        ("run: complete", int(finished.loc[finished["state"] == "COMPLETE", "epochs"].sum()), "#4c78a8"),
+        ("run: pruned", int(pruned["epochs"].sum()), "#f58518"),
+        ("run: failed", int(finished.loc[finished["state"] == "FAIL", "epochs"].sum()), "#222222"),
+        ("saved by pruning", saved, "#c7c7c7"),
+    ]
+    for name, value, color in parts:
+        fig.add_bar(
+            x=["epochs"],
+            y=[value],
+            name=name,
+            marker_color=color,
+            row=1,
+            col=1,
+            hovertemplate=f"{name}: {value:,} epochs ({value / total:.0%})<extra></extra>",
+        )
+    reasons = pruned["reason"].map(prune_label)
+    for reason in sorted(set(reasons), key=lambda r: (r == "pruner", r)):
+        fig.add_histogram(
+            x=pruned.loc[reasons == reason, "epochs"],
+            name=f"pruned: {esc(reason)}",
+            row=1,
+            col=2,
+            marker_color=COLORS.get(reason, "#9ecae9"),
+            xbins={"start": 0.5, "end": budget + 0.5, "size": max(1, budget // 50)},
+        )
+    fig.update_xaxes(title_text="epochs run", range=[0, budget + 1], row=1, col=2)
+    fig.update_yaxes(title_text="epochs", row=1, col=1)
+    fig.update_yaxes(title_text="trials", row=1, col=2)
+    fig.update_layout(
+        title=f"{title}: {saved:,} of {total:,} epochs saved ({saved / total:.0%}); "
+        f"{len(pruned)} of {len(finished)} finished trials pruned; budget {budget} epochs per trial",
+        barmode="stack",
+        **layout(height=440, margin={"l": 60, "r": 20, "t": 100, "b": 50}),
+    )
+    return fig
+
+
+def prune_label(reason: Any) -> str:
+    """A prune reason's kind: the verdict code it starts with, else `pruner` (Optuna's)."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    return next((v for v in VERDICTS if text.startswith(v)), "pruner")
+
+
+def importance_figure(importances: Mapping[str, float] | None, *, note: str = "") -> go.Figure:
+    """Optuna's parameter importances as horizontal bars, or a figure saying why there are none."""
+    import plotly.graph_objects as go
+
+    title = "Parameter importance (Optuna)"
+    if not importances:
+        return message_figure(title, note or "not enough complete trials")
+    items = sorted(importances.items(), key=lambda kv: kv[1])
+    fig = new_figure(
+        go.Bar(
+            x=[v for _, v in items],
+            y=[esc(k) for k, _ in items],
+            orientation="h",
+            marker_color="#4c78a8",
+            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title + (f"<br><sub>{esc(note)}</sub>" if note else ""),
+        xaxis_title="importance",
+        **{**layout(), "height": max(260, 60 + 40 * len(items)), "margin": {"l": 220, "r": 20, "t": 70, "b": 50}},
+    )
+    return fig
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _short(column: str) -> str:
+    return column.removeprefix("param.").removeprefix("run.")
+
+
+def _cat(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "none"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _cat_order(c: str) -> tuple[int, float, str]:
+    try:
+        return (1, float(c), c)
+    except ValueError:
+        return (0 if c == "none" else 2, 0.0, c)
+
+
+def _log_edges(lx: np.ndarray) -> np.ndarray:
+    """Bin edges in log10: half decades for wide ranges, 8 bins at most, never empty."""
+    low, high = math.floor(lx.min() * 2) / 2, math.ceil(lx.max() * 2) / 2
+    if high <= low:
+        high = low + 0.5
+    n = int(round((high - low) / 0.5))
+    step = 0.5 * math.ceil(n / 8)
+    return np.arange(low, high + step / 2, step) if n else np.array([low, high])
+
+
+def _dimension(values: pd.Series, label: str, log: bool) -> dict[str, Any]:
+    # None (no clipping) arrives as None or NaN: such a knob is drawn as categories.
+    numeric = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v))
+    if numeric.all():
+        v = values.astype(float).to_numpy()
+        if log and (v > 0).all():
+            return {"label": esc(f"log10 {label}"), "values": np.log10(v)}
+        return {"label": esc(label), "values": v}
+    cats = sorted({_cat(v) for v in values}, key=_cat_order)
+    return {
+        "label": esc(label),
+        "values": np.array([cats.index(_cat(v)) for v in values]),
+        "tickvals": list(range(len(cats))),
+        "ticktext": [esc(c) for c in cats],
+    }
+
+
+def _discrete_scale(colors: Sequence[str]) -> list[list[Any]]:
+    """A colorscale of flat steps, one per colour (plotly interpolates otherwise)."""
+    if len(colors) == 1:
+        return [[0, colors[0]], [1, colors[0]]]
+    out: list[list[Any]] = []
+    for i, c in enumerate(colors):
+        out += [[i / len(colors), c], [(i + 1) / len(colors), c]]
+    return out

@@ -1,0 +1,86 @@
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from fnosweep.errors import FnosweepError
+from fnosweep.studies import open_study
+from fnosweep.view.report import make_report
+from fnosweep.view.synthetic import build_sweep
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def report_html(app, sweep_url, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "r.html"
+    result = runner.invoke(app, ["report", sweep_url, "--study", "synthetic", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(rf"wrote {re.escape(str(out))} \(\d+\.\d MB, 41 trials\)\n", result.output)
+    return out.read_text()
+
+
+def test_report_is_one_self_contained_file(report_html):
+    assert report_html.count("plotly.js v") == 1  # the library, embedded once
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", report_html)  # nothing fetched when opened
+    assert report_html.count('class="plotly-graph-div"') == 9
+
+
+def test_report_opens_with_the_sweep_conclusion(report_html):
+    body = report_html[report_html.index("<main>") :]
+    assert body.index("Sweep conclusion") < body.index('class="plotly-graph-div"')
+    assert "Stable and unstable regions" in body and "What to change" in body
+
+
+def test_report_has_every_section(report_html):
+    for key in (
+        "conclusion",
+        "objective",
+        "stability",
+        "parallel",
+        "curves",
+        "gradients",
+        "groups",
+        "updates",
+        "pruning",
+        "importance",
+        "trials",
+    ):
+        assert f'<section id="{key}">' in report_html
+    assert "RuntimeError: CUDA out of memory &lt;tried to allocate 2 GiB&gt;" in report_html  # reasons escaped
+
+
+def test_user_text_is_escaped(tmp_path):
+    name = "<script>alert(1)</script>"
+    url = f"sqlite:///{tmp_path}/x.db"
+    build_sweep(url, name, n_trials=6, epochs=4, optuna_study=False)
+    ref = open_study(url, name)
+    out = make_report(ref, tmp_path / "x.html")
+    html = out.path.read_text()
+    assert name not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_empty_study_gets_a_report_that_says_so(app, empty_study, tmp_path):
+    url = empty_study
+    result = runner.invoke(app, ["report", url, "--study", "empty", "--out", str(tmp_path / "e.html")])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "e.html").read_text()
+    assert "has no trials yet" in html and "plotly" not in html.lower()
+
+
+def test_an_unwritable_path_is_one_line_and_leaves_nothing(ref, tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FnosweepError, match=r"^cannot write the report to .*/file/r\.html: [^\n]+$"):
+        make_report(ref, tmp_path / "file" / "r.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_unknown_study_lists_the_ones_there(app, sweep_url, tmp_path):
+    result = runner.invoke(app, ["report", sweep_url, "--study", "nope", "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1 and isinstance(result.exception, FnosweepError)
+    assert str(result.exception) == f"no study 'nope' in {sweep_url}; studies there: synthetic"
+
+
+def test_a_storage_that_does_not_open_is_one_line(app, tmp_path):
+    result = runner.invoke(app, ["report", f"sqlite:///{tmp_path}/missing.db", "--study", "x"])
+    assert isinstance(result.exception, FnosweepError) and "no such database file" in str(result.exception)
