@@ -316,6 +316,42 @@ class Store:
                 out.setdefault(number, []).append(EpochRecord.from_dict(json.loads(record)))
         return out
 
+    def epoch_lines(self, study_name: str, numbers: Sequence[int] | None = None) -> list[tuple[int, int, str]]:
+        """Per trial: (number, epochs, its epoch lines joined by newlines), records unparsed.
+
+        For bulk readers (the report, `trials --epochs`): `epochs` parses and validates every
+        record, right for one trial but about 10 s at 200 000 epochs; Arrow's JSON reader
+        parses these lines in one go. The database joins the lines: one row per trial is a
+        third of the time of one per epoch, and one query is one snapshot of a study the
+        driver may be writing. Lines within a trial come in no guaranteed order."""
+        e = t.epochs.c
+        query = (
+            select(e.number, func.count(), func.aggregate_strings(e.record, "\n"))
+            .where(e.study_name == study_name)
+            .group_by(e.number)
+            .order_by(e.number)
+        )
+        if numbers is not None:
+            query = query.where(e.number.in_(list(numbers)))
+        with self._tx() as conn:
+            return [(n, c, text) for n, c, text in conn.execute(query)]
+
+    def epoch_counts(self, study_name: str) -> dict[int, int]:
+        """Epochs recorded per trial number (trials without epochs are absent)."""
+        e = t.epochs.c
+        with self._tx() as conn:
+            rows = conn.execute(select(e.number, func.count()).where(e.study_name == study_name).group_by(e.number))
+            return {n: c for n, c in rows}
+
+    def bulk_insert(self, trial_rows: Sequence[Mapping[str, Any]], epoch_rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many trials and epochs in one transaction, as rows of the tables' columns
+        (synthetic stores for benchmarks and tests; imports)."""
+        with self._tx() as conn:
+            if trial_rows:
+                conn.execute(t.trials.insert(), list(trial_rows))
+            if epoch_rows:
+                conn.execute(t.epochs.insert(), list(epoch_rows))
+
     def epoch_count(self, study_name: str) -> int:
         with self._tx() as conn:
             return conn.execute(

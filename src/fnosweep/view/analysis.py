@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fnosweep.history import EpochRecord, History, RunInfo
-from fnosweep.view import _rows
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -119,7 +118,7 @@ def study_sweep_trials(ref: StudyRef) -> list[SweepTrial]:
     direction = ((ref.spec or {}).get("study") or {}).get("direction") or "minimize"
     detail = frames.epoch_table(ref, sorted(detail_numbers(rows, direction=direction)))
     histories = frames.histories(detail, {r.number: r.run_info for r in rows})
-    counts = _rows.epoch_counts(ref.store, ref.name)
+    counts = ref.store.epoch_counts(ref.name)
     return sweep_trials(rows, histories, counts)
 
 

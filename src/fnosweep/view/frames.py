@@ -24,7 +24,6 @@ import numpy as np
 
 from fnosweep.history import EpochRecord, History, RunInfo
 from fnosweep.studies import StudyRef, history_of, open_study  # noqa: F401 (history_of: re-exported for the view)
-from fnosweep.view import _rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,7 +74,7 @@ def trials_frame(ref: StudyRef, rows: Sequence[TrialRow] | None = None) -> pd.Da
     import pandas as pd
 
     rows = ref.store.trials(ref.name) if rows is None else rows
-    counts = _rows.epoch_counts(ref.store, ref.name)
+    counts = ref.store.epoch_counts(ref.name)
     keys: dict[str, None] = {}
     for r in rows:
         keys.update(dict.fromkeys(r.params))
@@ -125,7 +124,7 @@ def epoch_table(ref: StudyRef, numbers: Sequence[int] | None = None, *, schema: 
     import pyarrow as pa
     import pyarrow.json as pj
 
-    groups = _rows.epoch_lines(ref.store, ref.name, numbers)
+    groups = ref.store.epoch_lines(ref.name, numbers)
     if not groups:
         return pa.table({"number": pa.array([], pa.int64()), "epoch": pa.array([], pa.int64())})
     data = "\n".join(text for _, _, text in groups).encode()

@@ -204,7 +204,6 @@ def _records(
 
 def _write_rows(store: Any, name: str, trials: list[dict[str, Any]]) -> None:
     # One transaction for everything: Store's per-call commits would take minutes at 200 000 rows.
-    from fnosweep.store import tables as t
 
     def dumps(obj: Any) -> str:
         return json.dumps(obj, allow_nan=True, default=str)
@@ -232,10 +231,7 @@ def _write_rows(store: Any, name: str, trials: list[dict[str, Any]]) -> None:
         for tr in trials
         for r in tr["records"]
     ]
-    with store._engine.begin() as conn:
-        conn.execute(t.trials.insert(), trial_rows)
-        if epoch_rows:
-            conn.execute(t.epochs.insert(), epoch_rows)
+    store.bulk_insert(trial_rows, epoch_rows)
 
 
 def _write_optuna(url: str, name: str, trials: list[dict[str, Any]]) -> None:
