@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 from fnosweep.errors import FnosweepError
 
 if TYPE_CHECKING:
-    from fnosweep.driver import Progress
     from fnosweep.spec import SweepSpec
+    from fnosweep.sweep_result import Progress
 
 EXIT_INTERRUPTED = 130
 

@@ -10,8 +10,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from fnosweep.driver import Progress, SweepResult
 from fnosweep.store import redact
+from fnosweep.sweep_result import Progress, SweepResult
 
 
 class LiveDisplay:

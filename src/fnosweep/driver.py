@@ -13,7 +13,6 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +36,7 @@ from fnosweep.space import (
 )
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store, engine_kwargs, redact
+from fnosweep.sweep_result import Listener, Progress, SweepResult, TrialSummary
 from fnosweep.view.dashboard import publish_trial
 
 HEARTBEAT_S = 5.0
@@ -62,50 +62,6 @@ class _Running:
 
     def history(self) -> History:
         return History(run=self.run or RunInfo(), epochs=tuple(self.epochs))
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A snapshot for a live display."""
-
-    n_trials: int
-    complete: int
-    pruned: int
-    failed: int
-    running: tuple[tuple[int, int, int], ...]
-    """(trial number, epochs done, epoch budget) of each running trial."""
-    best_value: float | None
-    best_trial: int | None
-    last_event: str | None = None
-
-
-@dataclass(frozen=True)
-class TrialSummary:
-    number: int
-    state: str
-    value: float | None
-    params: dict[str, Any]
-    epochs: int
-    verdict: str | None
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    study_name: str
-    storage: str
-    direction: str
-    metric: str
-    trials: tuple[TrialSummary, ...]
-    interrupted: bool
-    notes: tuple[str, ...] = ()
-
-    def best(self, k: int = 5) -> list[TrialSummary]:
-        scored = [t for t in self.trials if t.value is not None and math.isfinite(t.value)]
-        return sorted(scored, key=lambda t: t.value if self.direction == "minimize" else -t.value)[:k]  # type: ignore[operator]
-
-
-Listener = Callable[[Progress], None]
 
 
 class Driver:

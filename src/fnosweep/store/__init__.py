@@ -14,8 +14,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,38 +25,12 @@ from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLA
 from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import tables as t
+from fnosweep.store.values import DriverLock, TrialRow, aware, dumps, now, trial_row
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
-
-
-@dataclass(frozen=True)
-class TrialRow:
-    """What fnosweep knows of one trial beside Optuna's own record."""
-
-    study_name: str
-    number: int
-    attempt: int
-    state: str
-    params: Mapping[str, Any]
-    run_info: RunInfo | None
-    value: float | None
-    verdict: str | None
-    diagnosis: Mapping[str, Any] | None
-    reason: str | None
-    error: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True)
-class DriverLock:
-    host: str
-    pid: int
-    since: datetime
-    heartbeat_at: datetime
 
 
 def redact(url: str) -> str:
@@ -168,11 +141,11 @@ class Store:
     def put_study(
         self, study_name: str, *, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]
     ) -> None:
-        values = {"fingerprint": fingerprint, "space": _dumps(space), "spec": _dumps(spec)}
+        values = {"fingerprint": fingerprint, "space": dumps(space), "spec": dumps(spec)}
         with self._tx() as conn:
             done = conn.execute(update(t.studies).where(t.studies.c.study_name == study_name).values(**values))
             if done.rowcount == 0:
-                conn.execute(t.studies.insert().values(study_name=study_name, created_at=_now(), **values))
+                conn.execute(t.studies.insert().values(study_name=study_name, created_at=now(), **values))
 
     def study_names(self) -> list[str]:
         with self._tx() as conn:
@@ -189,21 +162,21 @@ class Store:
         """Take the study's driver lock. Returns the live holder instead when another
         driver's heartbeat is younger than `stale_after_s` (then nothing changes)."""
         me = {"driver_host": socket.gethostname(), "driver_pid": os.getpid()}
-        now = _now()
+        at = now()
         with self._tx() as conn:
             row = conn.execute(select(t.studies).where(t.studies.c.study_name == study_name).with_for_update()).first()
             if row is None:
                 raise StoreError(f"study {study_name!r} has no fnosweep record; cannot lock it")
             if row.heartbeat_at is not None and row.driver_pid is not None:
-                beat = _aware(row.heartbeat_at)
+                beat = aware(row.heartbeat_at)
                 mine = (row.driver_host, row.driver_pid) == (me["driver_host"], me["driver_pid"])
                 dead = row.driver_host == me["driver_host"] and not _pid_alive(row.driver_pid)
-                if not mine and not dead and now - beat < timedelta(seconds=stale_after_s):
-                    return DriverLock(row.driver_host, row.driver_pid, _aware(row.driver_since), beat)
+                if not mine and not dead and at - beat < timedelta(seconds=stale_after_s):
+                    return DriverLock(row.driver_host, row.driver_pid, aware(row.driver_since), beat)
             conn.execute(
                 update(t.studies)
                 .where(t.studies.c.study_name == study_name)
-                .values(**me, driver_since=now, heartbeat_at=now)
+                .values(**me, driver_since=at, heartbeat_at=at)
             )
         return None
 
@@ -212,7 +185,7 @@ class Store:
             lambda conn: conn.execute(
                 update(t.studies)
                 .where(t.studies.c.study_name == study_name, t.studies.c.driver_pid == os.getpid())
-                .values(heartbeat_at=_now())
+                .values(heartbeat_at=now())
             )
         )
 
@@ -231,8 +204,8 @@ class Store:
         values = {
             "attempt": attempt,
             "state": "RUNNING",
-            "params": _dumps(params),
-            "started_at": _now(),
+            "params": dumps(params),
+            "started_at": now(),
             "run_info": None,
             "value": None,
             "verdict": None,
@@ -255,7 +228,7 @@ class Store:
             lambda conn: conn.execute(
                 update(t.trials)
                 .where(t.trials.c.study_name == study_name, t.trials.c.number == number)
-                .values(run_info=_dumps(run.to_dict()))
+                .values(run_info=dumps(run.to_dict()))
             )
         )
 
@@ -266,7 +239,7 @@ class Store:
             "number": number,
             "epoch": record.epoch,
             "attempt": attempt,
-            "record": _dumps(record.to_dict()),
+            "record": dumps(record.to_dict()),
         }
         self._retrying(lambda conn: conn.execute(_upsert(conn, t.epochs, values, ["study_name", "number", "epoch"])))
 
@@ -290,10 +263,10 @@ class Store:
                     state=state,
                     value=value,
                     verdict=verdict,
-                    diagnosis=None if diagnosis is None else _dumps(diagnosis),
+                    diagnosis=None if diagnosis is None else dumps(diagnosis),
                     reason=reason,
                     error=error,
-                    finished_at=_now(),
+                    finished_at=now(),
                 )
             )
         )
@@ -303,7 +276,7 @@ class Store:
             rows = conn.execute(
                 select(t.trials).where(t.trials.c.study_name == study_name).order_by(t.trials.c.number)
             ).all()
-        return [_trial_row(r) for r in rows]
+        return [trial_row(r) for r in rows]
 
     def epochs(self, study_name: str, numbers: Sequence[int] | None = None) -> dict[int, list[EpochRecord]]:
         """Epoch records per trial number, in epoch order."""
@@ -384,39 +357,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses no committed epoch
     cur.close()
-
-
-def _trial_row(r: Any) -> TrialRow:
-    return TrialRow(
-        study_name=r.study_name,
-        number=r.number,
-        attempt=r.attempt,
-        state=r.state,
-        params=json.loads(r.params),
-        run_info=None if r.run_info is None else RunInfo.from_dict(json.loads(r.run_info)),
-        value=r.value,
-        verdict=r.verdict,
-        diagnosis=None if r.diagnosis is None else json.loads(r.diagnosis),
-        reason=r.reason,
-        error=r.error,
-        started_at=_aware(r.started_at),
-        finished_at=_aware(r.finished_at),
-    )
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, allow_nan=True, default=str)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(ts: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; everything fnosweep writes is UTC.
-    if ts is None or ts.tzinfo is not None:
-        return ts
-    return ts.replace(tzinfo=UTC)
 
 
 def _first_line(e: BaseException) -> str:
