@@ -92,6 +92,9 @@ def test_run_a_tiny_sweep_on_ray_then_resume_and_diagnose(tmp_path):
     assert out.returncode == 0, out.stderr
     out = fnosweep("diagnose", str(spec), "--trial", "0", cwd=tmp_path)
     assert out.returncode == 0 and "#" in out.stdout, out.stderr
+    out = fnosweep("run", str(spec), "--set", "training.epochs=3", cwd=tmp_path)  # a different trial definition
+    assert out.returncode == 1 and out.stdout == "" and out.stderr.count("\n") == 1
+    assert "training.epochs: 2 -> 3" in out.stderr
 
 
 def test_diagnose_a_history_file():

@@ -15,20 +15,27 @@ from fnosweep.sweep_result import Progress, SweepResult
 
 
 class LiveDisplay:
-    """A rich Live panel fed by the driver's `Progress` snapshots."""
+    """A rich Live panel fed by the driver's `Progress` snapshots.
+
+    It appears with the first snapshot, so a sweep refused at start (a bad resume, a busy
+    study) prints only its one error line."""
 
     def __init__(self, console: Console, title: str) -> None:
         self._title = title
-        self._live = Live(Text(f"{title}: starting"), console=console, refresh_per_second=4, transient=False)
+        self._live = Live(console=console, refresh_per_second=4, transient=False)
+        self._started = False
 
     def __enter__(self) -> LiveDisplay:
-        self._live.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._live.__exit__(*exc)
+        if self._started:
+            self._live.__exit__(*exc)
 
     def update(self, p: Progress) -> None:
+        if not self._started:
+            self._live.__enter__()
+            self._started = True
         self._live.update(render_progress(self._title, p))
 
 
