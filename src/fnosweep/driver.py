@@ -14,7 +14,6 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import optuna
 from optuna.exceptions import StorageInternalError
@@ -37,7 +36,7 @@ from fnosweep.space import (
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store, engine_kwargs, redact
 from fnosweep.sweep_result import Listener, Progress, SweepResult, TrialSummary
-from fnosweep.view.dashboard import publish_trial
+from fnosweep.view.dashboard import publish_study, publish_trial, trial_numbers
 
 HEARTBEAT_S = 5.0
 """How often the driver proves it is alive in the database."""
@@ -325,7 +324,7 @@ class Driver:
         if diagnosis is not None:  # optuna-dashboard shows these; they freeze once told
             study = self.spec.study
             publish_trial(self.study, run.trial, verdict=verdict,
-                          numbers=_key_numbers(run, study.metric, study.direction),
+                          numbers=trial_numbers(run.history(), study.metric, study.direction),
                           diagnosis_markdown=render_trial(diagnosis, run.history(), title=f"trial {run.trial.number}"))
         self.study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
         self._finished += 1
@@ -343,14 +342,7 @@ class Driver:
         self.study.enqueue_trial(run.trial.params, skip_if_exists=False)
 
     def _publish_sweep(self) -> None:
-        """The sweep conclusion and stability figures, as optuna-dashboard notes and graphs."""
-        from fnosweep.studies import StudyRef
-        from fnosweep.view.analysis import sweep_conclusion
-        from fnosweep.view.dashboard import publish_sweep, study_figures
-
-        name = self.spec.study.name
-        ref = StudyRef(store=self.store, name=name, spec=self.store.study_spec(name))
-        publish_sweep(self.study, conclusion_markdown=sweep_conclusion(ref), figures=study_figures(self.store, name))
+        publish_study(self.study, self.store, self.spec.study.name)
 
     def _drop_surplus_waiting(self) -> None:
         """Re-queued trials beyond the budget (a crash can leave some): fail them, marked interrupted."""
@@ -413,18 +405,6 @@ class Driver:
 def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> SweepResult:
     """Run (or resume) a sweep to its trial budget."""
     return Driver(spec, executor=executor, listener=listener).run()
-
-
-def _key_numbers(run: _Running, metric: str, direction: str) -> dict[str, Any]:
-    """The few numbers a trial's row in the dashboard should show."""
-    last = run.epochs[-1]
-    values = [v for v in (metric_value(e, metric) for e in run.epochs) if _finite(v)]
-    info = run.run or RunInfo()
-    return {
-        "epochs": len(run.epochs), "n_params": info.n_params, "params_per_sample": info.params_per_sample,
-        "grad_norm_p95": last.grad_norm.get("p95"), "clip_fraction": last.clip_fraction,
-        f"best_{metric}": (min if direction == "minimize" else max)(values) if values else None,
-    }  # fmt: skip
 
 
 def _finite(x: float | None) -> bool:

@@ -117,3 +117,16 @@ def test_publishing_again_replaces_the_figures(published):
 
 def test_graph_ids_are_valid_html_ids():
     assert dashboard.graph_id("stability map / lr×clip") == "fnosweep-stability-map-lr-clip"
+
+
+@pytest.mark.parametrize(("direction", "best"), [("minimize", 0.2), ("maximize", 0.5)])
+def test_trial_numbers_shown_in_the_dashboard(direction, best):
+    from fnosweep.history import EpochRecord, History, RunInfo
+    from fnosweep.view.dashboard import trial_numbers
+
+    h = History(RunInfo(n_params=1000, n_train=10), (
+        EpochRecord(epoch=0, eval={"8_l2": 0.5}), EpochRecord(epoch=1, eval={"8_l2": float("nan")}),
+        EpochRecord(epoch=2, eval={"8_l2": 0.2}, grad_norm={"p95": 3.0}, clip_fraction=0.25)))
+    assert trial_numbers(h, "eval.8_l2", direction) == {
+        "epochs": 3, "n_params": 1000, "params_per_sample": 100.0, "grad_norm_p95": 3.0,
+        "clip_fraction": 0.25, "best_eval.8_l2": best}

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
+    from fnosweep.history import History
     from fnosweep.store import Store
 
 DASHBOARD_POINTS = 12
@@ -63,6 +64,29 @@ def publish_sweep(study: optuna.Study, *, conclusion_markdown: str, figures: Map
     save_note(study, conclusion_markdown)
     for key, fig in figures.items():
         save_plotly_graph_object(study, fig, graph_object_id=graph_id(key))
+
+
+def publish_study(study: optuna.Study, store: Store, study_name: str) -> None:
+    """`publish_sweep` of the study as its store holds it now (what the driver calls)."""
+    from fnosweep.studies import StudyRef
+    from fnosweep.view.analysis import sweep_conclusion
+
+    ref = StudyRef(store=store, name=study_name, spec=store.study_spec(study_name))
+    publish_sweep(study, conclusion_markdown=sweep_conclusion(ref), figures=study_figures(store, study_name))
+
+
+def trial_numbers(history: History, metric: str, direction: str) -> dict[str, Any]:
+    """The few numbers a trial's row in the dashboard shows (pure)."""
+    from fnosweep.history import metric_value
+
+    last = history.epochs[-1]
+    values = [v for v in (metric_value(e, metric) for e in history.epochs) if v is not None and math.isfinite(v)]
+    return {
+        "epochs": len(history.epochs), "n_params": history.run.n_params,
+        "params_per_sample": history.run.params_per_sample,
+        "grad_norm_p95": last.grad_norm.get("p95"), "clip_fraction": last.clip_fraction,
+        f"best_{metric}": (min if direction == "minimize" else max)(values) if values else None,
+    }  # fmt: skip
 
 
 def sweep_figures(trials: pd.DataFrame, epochs: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, go.Figure]:
