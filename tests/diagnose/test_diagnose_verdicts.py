@@ -48,6 +48,11 @@ ROWS = [
     ("step_lr_bump", make(STEP_UP_LOSS, lr=STEP_UP_LR), "healthy", {"lr_restart"}, {"diverged"}),
     ("diverged_finite", make(BLOWUP, lr=1e-3), "diverged", {"diverged"}, {"lr_restart"}),
     # a relative loss of 1e8 in epoch 0 that falls afterwards: falling from absurd, not learning
+    # norm up 20x from the first step under a 1.0 clip on every step, eval falling every epoch:
+    # clipping holds it (the best trials of a Darcy sweep looked like this)
+    ("clipped_growth_while_learning", make(decay(4, 1.0, 0.3), eval=decay(4, 0.9, 0.25), gmed=[1.0, 2.0, 3.0, 4.0],
+                                           clip=[0.6, 0.9, 1.0, 1.0], first=0.2, lr=1e-3, clip_threshold=1.0),
+     "healthy", set(), {"exploding_gradients"}),
     ("relative_loss_blowup_then_falling", make([1.3e8, 5e4, 2.1e3], eval=[3.5e5, 2.9e4, 7.2e3], lr=0.29,
                                                loss="h1"), "diverged", {"diverged"}, set()),
     ("large_loss_of_unknown_scale_is_not_judged_so", make([1.3e8, 5e4, 2.1e3], lr=0.29), "healthy", set(),

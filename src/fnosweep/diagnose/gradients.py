@@ -63,7 +63,16 @@ def is_explosion(ctx: Context, gr: Growth) -> bool:
     if ctx.clip is None:  # nothing confirms clipping gave up: ask for two orders of magnitude
         return gr.factor >= th.explode_growth_unclipped and _rising(ctx)
     streak = clipped_streak(ctx.clip, th.explode_clip_fraction)
-    return gr.factor >= th.explode_growth and streak >= th.explode_min_epochs
+    return gr.factor >= th.explode_growth and streak >= th.explode_min_epochs and not still_learning(ctx)
+
+
+def still_learning(ctx: Context) -> bool:
+    """The last epoch beats every earlier one by `explode_learning_gain` (eval, else train loss)."""
+    s = ctx.eval or ctx.loss
+    if s is None or len(s) < 2:
+        return False
+    *earlier, last = s.values
+    return last < min(earlier) * (1 - ctx.th.explode_learning_gain)
 
 
 def _rising(ctx: Context) -> bool:

@@ -1,0 +1,189 @@
+"""Pruning efficiency: one Darcy sweep run three ways, side by side, over several seeds.
+
+For each sampler seed the same sweep (RandomSampler, so the same configurations in the
+same order in every mode) runs with (a) no pruning, (b) Optuna's median pruner, (c)
+median + stability pruning (`prune_on: [diverged, exploding_gradients]`). Each trial is
+a real neuralop FNO training (`fnosweep.trial.run_trial`) driven by `run_sweep` with the
+inline backend. Reported per run: epochs recorded by the driver, epochs computed by the
+trials (a pruned inline trial finishes the epoch it is in), wall time, and the best eval
+L2 among COMPLETE trials. Goal (issue 10): (c) runs <= 40 % of (a)'s epochs with a best
+eval L2 within 2 % of (a)'s.
+
+    .venv/bin/python benchmarks/sweep_efficiency.py                # 3 seeds x 12 trials x 8 epochs
+    .venv/bin/python benchmarks/sweep_efficiency.py --quick        # seconds: a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import _common
+from _common import PRUNERS, darcy_doc, header, spread
+
+MODES = tuple(PRUNERS)
+
+
+@dataclass(frozen=True)
+class Run:
+    seed: int
+    mode: str
+    complete: int
+    pruned: int
+    failed: int
+    epochs: int  # recorded by the driver
+    computed: int  # yielded by the trials, including an epoch finished after its prune
+    wall_s: float
+    best: float | None
+    best_trial: int | None
+    params: tuple[tuple[tuple[str, Any], ...], ...]  # per trial number, to check modes saw the same configs
+    reasons: dict[int, str]  # why each pruned trial was pruned, by trial number
+
+
+class CountingTrial:
+    """`run_trial` that counts the epochs it computed (the driver only sees what it kept)."""
+
+    def __init__(self) -> None:
+        self.epochs = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, config: Any) -> Iterator[Any]:
+        from fnosweep.history import EpochRecord
+        from fnosweep.trial import run_trial
+
+        for item in run_trial(config):
+            if isinstance(item, EpochRecord):
+                with self._lock:
+                    self.epochs += 1
+            yield item
+
+
+def run_one(workdir: Path, seed: int, mode: str, sizes: dict[str, int], prefix: str = "eff") -> Run:
+    from fnosweep.driver import run_sweep
+    from fnosweep.executor import InlineExecutor
+    from fnosweep.spec import parse_spec
+
+    name = f"{prefix}_s{seed}_{mode.replace('+', '_')}"
+    spec = parse_spec(darcy_doc(workdir, name=name, seed=seed, mode=mode, **sizes), source=f"{name}.yaml")
+    trial = CountingTrial()
+    started = time.perf_counter()
+    result = run_sweep(spec, executor=InlineExecutor(trial))
+    wall = time.perf_counter() - started
+    complete = [t for t in result.trials if t.state == "COMPLETE" and t.value is not None]
+    best = min(complete, key=lambda t: t.value) if complete else None  # type: ignore[arg-type, return-value]
+    count = {s: sum(1 for t in result.trials if t.state == s) for s in ("COMPLETE", "PRUNED", "FAIL")}
+    return Run(
+        seed, mode, count["COMPLETE"], count["PRUNED"], count["FAIL"],
+        sum(t.epochs for t in result.trials), trial.epochs, wall,
+        best.value if best else None, best.number if best else None,
+        tuple(tuple(sorted(t.params.items())) for t in sorted(result.trials, key=lambda t: t.number)),
+        {t.number: t.reason or "" for t in result.trials if t.state == "PRUNED"},
+    )  # fmt: skip
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="sampler seeds")
+    p.add_argument("--trials", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--n-train", type=int, default=128)
+    p.add_argument("--n-test", type=int, default=32)
+    p.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=1,
+        help="trials at once (1: the median pruner sees the same finished trials in every run)",
+    )
+    p.add_argument("--workdir", type=Path, default=None, help="where data and studies go (a temp dir)")
+    p.add_argument("--quick", action="store_true", help="1 seed, 3 trials x 2 epochs, 16 samples")
+    a = p.parse_args()
+    if a.quick:
+        a.seeds, a.trials, a.epochs, a.n_train, a.n_test = [0], 3, 2, 16, 8
+    return a
+
+
+def main() -> None:
+    a = parse_args()
+    header("sweep efficiency: no pruning vs median vs median + stability (same configurations)")
+    sizes = {"n_trials": a.trials, "epochs": a.epochs, "n_train": a.n_train, "n_test": a.n_test,
+             "max_concurrent": a.max_concurrent}  # fmt: skip
+    print(f"# sweep: Darcy {_common.RESOLUTION}x{_common.RESOLUTION}, n_train {a.n_train}, n_test {a.n_test}, "
+          f"{a.trials} trials x {a.epochs} epochs, RandomSampler, inline backend, max_concurrent {a.max_concurrent}, "
+          f"seeds {a.seeds}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="fnosweep-eff-") as tmp:
+        workdir = a.workdir or Path(tmp)
+        from fnosweep.data import ensure_dataset
+        from fnosweep.spec import parse_spec
+
+        # Generate the data once, outside every timed run.
+        ensure_dataset(parse_spec(darcy_doc(workdir, name="data", seed=0, **sizes)).data)
+        # A one-trial, one-epoch warm-up pays torch's and neuralop's first-call costs untimed.
+        run_one(workdir, 0, "none", {**sizes, "n_trials": 1, "epochs": 1}, prefix="warmup")
+        runs: list[Run] = []
+        print(f"\n{'seed':>4} {'mode':<17} {'C/P/F':>8} {'epochs':>6} {'computed':>8} {'wall s':>7} "
+              f"{'best L2':>8} {'trial':>5} {'epochs %':>8} {'wall %':>6} {'best Δ%':>7}")  # fmt: skip
+        for i, seed in enumerate(a.seeds):
+            # Rotate the mode order per seed so a drift in machine load does not favour one mode.
+            order = MODES[i % 3 :] + MODES[: i % 3]
+            by_mode = {m: run_one(workdir, seed, m, sizes) for m in order}
+            base = by_mode["none"]
+            for mode in MODES:
+                r = by_mode[mode]
+                runs.append(r)
+                if r.params != base.params:
+                    print(f"# WARNING: seed {seed} {mode} sampled other configurations than 'none'")
+                print(f"{seed:>4} {mode:<17} {f'{r.complete}/{r.pruned}/{r.failed}':>8} {r.epochs:>6} "
+                      f"{r.computed:>8} {r.wall_s:>7.1f} {_fmt(r.best):>8} {_fmt(r.best_trial):>5} "
+                      f"{100 * r.epochs / base.epochs:>8.1f} {100 * r.wall_s / base.wall_s:>6.1f} "
+                      f"{_delta(r.best, base.best):>7}")  # fmt: skip
+            for mode in MODES[1:]:  # the reference's best trial, when a pruner stopped it
+                if base.best_trial in by_mode[mode].reasons:
+                    print(f"     {mode}: pruned the unpruned best, trial {base.best_trial}: "
+                          f"{by_mode[mode].reasons[base.best_trial][:160]}")  # fmt: skip
+        summarize(runs, a.seeds)
+
+
+def summarize(runs: list[Run], seeds: list[int]) -> None:
+    print(f"\nover {len(seeds)} seed(s): mean (min-max) of each seed's ratio to 'none'")
+    base = {r.seed: r for r in runs if r.mode == "none"}
+    for mode in MODES:
+        rs = [r for r in runs if r.mode == mode]
+        ep = [100 * r.epochs / base[r.seed].epochs for r in rs]
+        comp = [100 * r.computed / base[r.seed].computed for r in rs]
+        wall = [100 * r.wall_s / base[r.seed].wall_s for r in rs]
+        deltas = [_pct(r.best, base[r.seed].best) for r in rs]
+        known = [d for d in deltas if d is not None]
+        missing = "" if len(known) == len(deltas) else " (some runs had no COMPLETE trial)"
+        print(f"  {mode:<17} epochs {spread(ep)} %  computed {spread(comp)} %  wall {spread(wall)} %  "
+              f"best L2 Δ {spread(known)} %{missing}")  # fmt: skip
+    stab = [r for r in runs if r.mode == "median+stability"]
+    ok = [r.epochs <= 0.40 * base[r.seed].epochs and _within(r.best, base[r.seed].best, 2.0) for r in stab]
+    print(f"goal (median+stability: epochs <= 40 % of none, best L2 within 2 %): met in {sum(ok)} of {len(ok)} seeds")
+
+
+def _pct(value: float | None, base: float | None) -> float | None:
+    return None if value is None or base is None else 100 * (value - base) / base
+
+
+def _within(value: float | None, base: float | None, pct: float) -> bool:
+    d = _pct(value, base)
+    return d is not None and d <= pct
+
+
+def _delta(value: float | None, base: float | None) -> str:
+    d = _pct(value, base)
+    return "-" if d is None else f"{d:+.1f}"
+
+
+def _fmt(x: float | int | None) -> str:
+    return "-" if x is None else (f"{x:.4f}" if isinstance(x, float) else str(x))
+
+
+if __name__ == "__main__":
+    main()
