@@ -19,6 +19,7 @@ SCRIPTS = [
     ("monitor_overhead.py", "monitored/plain"),
     ("data_generation.py", "Darcy"),
     ("view_scale.py", "report"),
+    ("trainer_throughput.py", "trial / Trainer samples/s"),
 ]
 
 
