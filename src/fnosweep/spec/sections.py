@@ -109,19 +109,20 @@ def _parse_model(ctx: ParseContext, raw: Any, data: DataSpec) -> ModelSpec:
 def _parse_training(ctx: ParseContext, raw: Any) -> TrainingSpec:
     raw = ctx.mapping(raw, ("training",), (*TRAINING_FIELDS, "scheduler"))
     values = ctx.fields(raw, ("training",), TRAINING_FIELDS)
-    path = ("training", "scheduler")
-    scheduler = ctx.fields(ctx.mapping(raw.get("scheduler"), path, tuple(SCHEDULER_FIELDS)), path,
-                           SCHEDULER_FIELDS)
+    scheduler = _nested(ctx, raw, ("training", "scheduler"), SCHEDULER_FIELDS)
     return TrainingSpec(**values, scheduler=SchedulerSpec(**scheduler))
 
 
 def _parse_execution(ctx: ParseContext, raw: Any) -> ExecutionSpec:
     raw = ctx.mapping(raw, ("execution",), (*EXECUTION_FIELDS, "resources"))
     values = ctx.fields(raw, ("execution",), EXECUTION_FIELDS)
-    path = ("execution", "resources")
-    resources = ctx.fields(ctx.mapping(raw.get("resources"), path, tuple(RESOURCES_FIELDS)), path,
-                           RESOURCES_FIELDS)
+    resources = _nested(ctx, raw, ("execution", "resources"), RESOURCES_FIELDS)
     return ExecutionSpec(**values, resources=ResourcesSpec(**resources))
+
+
+def _nested(ctx: ParseContext, raw: Mapping[str, Any], path: tuple[str, str], fields: Any) -> dict[str, Any]:
+    """The checked fields of a sub-mapping such as `training.scheduler`."""
+    return ctx.fields(ctx.mapping(raw.get(path[-1]), path, tuple(fields)), path, fields)
 
 
 def _parse_stability(ctx: ParseContext, raw: Any) -> StabilitySpec:
