@@ -7,6 +7,7 @@ minutes; the benchmarks compare orchestration, not FNO accuracy.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import os
 import platform
@@ -111,3 +112,21 @@ def spread(values: list[float]) -> str:
         return "-"
     mean = sum(values) / len(values)
     return f"{mean:.4g} ({min(values):.4g}-{max(values):.4g})"
+
+
+def sweep_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The sweep-size options shared by the pruning benchmarks (same defaults, same sweep)."""
+    p = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="sampler seeds")
+    p.add_argument("--trials", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--n-train", type=int, default=128)
+    p.add_argument("--n-test", type=int, default=32)
+    return p
+
+
+def apply_quick(a: argparse.Namespace, trials: int) -> argparse.Namespace:
+    """`--quick`: one seed, `trials` trials x 2 epochs, 16 samples."""
+    if a.quick:
+        a.seeds, a.trials, a.epochs, a.n_train, a.n_test = [0], trials, 2, 16, 8
+    return a

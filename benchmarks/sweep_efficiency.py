@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import _common
-from _common import PRUNERS, darcy_doc, header, spread
+from _common import PRUNERS, apply_quick, darcy_doc, header, spread, sweep_parser
 
 MODES = tuple(PRUNERS)
 
@@ -88,12 +88,7 @@ def run_one(workdir: Path, seed: int, mode: str, sizes: dict[str, int], prefix: 
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="sampler seeds")
-    p.add_argument("--trials", type=int, default=12)
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--n-train", type=int, default=128)
-    p.add_argument("--n-test", type=int, default=32)
+    p = sweep_parser(__doc__)
     p.add_argument(
         "--max-concurrent",
         type=int,
@@ -102,10 +97,7 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--workdir", type=Path, default=None, help="where data and studies go (a temp dir)")
     p.add_argument("--quick", action="store_true", help="1 seed, 3 trials x 2 epochs, 16 samples")
-    a = p.parse_args()
-    if a.quick:
-        a.seeds, a.trials, a.epochs, a.n_train, a.n_test = [0], 3, 2, 16, 8
-    return a
+    return apply_quick(p.parse_args(), trials=3)
 
 
 def main() -> None:
