@@ -14,7 +14,7 @@ import yaml
 from sweep_builders import REPO, tiny_doc
 
 FNOSWEEP = [sys.executable, "-m", "fnosweep.cli"]
-SEEDS = REPO.parent / "shared" / "examples" / "histories"
+SEEDS = REPO / "examples" / "histories"
 
 
 def fnosweep(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

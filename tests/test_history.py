@@ -6,7 +6,7 @@ import pytest
 from fnosweep.errors import HistoryError
 from fnosweep.history import EpochRecord, History, RunInfo, append_line, parse_lines, read_history, write_history
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "histories"
+SEEDS = Path(__file__).resolve().parents[1] / "examples" / "histories"
 
 
 def test_round_trip_keeps_nan_and_infinity(tmp_path):
@@ -82,7 +82,7 @@ def test_binary_and_missing_files(tmp_path):
 
 @pytest.mark.parametrize("name", ["seed000_unstable.jsonl", "seed001_progressing.jsonl"])
 def test_seed_histories_read(name):
-    h = read_history(SHARED / name)
+    h = read_history(SEEDS / name)
     assert len(h.epochs) in (3, 12)
 
 

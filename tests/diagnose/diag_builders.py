@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import os
 import random
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from fnosweep.history import EpochRecord, History, RunInfo
@@ -49,8 +47,3 @@ def noisy(values: Sequence[float], sigma: float, seed: int = 0) -> list[float]:
     rng = random.Random(seed)
     return [v * math.exp(rng.gauss(0, sigma)) for v in values]
 
-
-def shared_dir() -> Path:
-    """shared/ beside the repository (CI clones it there), or $FNOSWEEP_SHARED."""
-    env = os.environ.get("FNOSWEEP_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared"

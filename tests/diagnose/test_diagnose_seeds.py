@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from diag_builders import shared_dir
 
 from fnosweep.diagnose import Thresholds, diagnose, prune_decision, render_trial
 from fnosweep.history import read_history
 
-HISTORIES = shared_dir() / "examples" / "histories"
-pytestmark = pytest.mark.skipif(not HISTORIES.is_dir(), reason=f"no {HISTORIES}")
+HISTORIES = Path(__file__).resolve().parents[2] / "examples" / "histories"
 
 
 @pytest.fixture(scope="module")
