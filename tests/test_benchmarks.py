@@ -11,24 +11,26 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-# (script, a line fragment its figures always print)
+# (script, its options besides --quick, a line fragment its figures always print)
 SCRIPTS = [
-    ("sweep_efficiency.py", "goal (median+stability"),
-    ("ray_tune_compare.py", "ASHA-stopped trials recorded COMPLETE by Optuna"),
-    ("orchestration.py", "_handle ms/record"),
-    ("monitor_overhead.py", "monitored/plain"),
-    ("data_generation.py", "Darcy"),
-    ("view_scale.py", "report"),
-    ("trainer_throughput.py", "trial / Trainer samples/s"),
+    ("sweep_efficiency.py", [], "goal (median+stability"),
+    ("ray_tune_compare.py", [], "ASHA-stopped trials recorded COMPLETE by Optuna"),
+    ("orchestration.py", [], "_handle ms/record"),
+    ("monitor_overhead.py", [], "monitored/plain"),
+    ("data_generation.py", [], "Darcy"),
+    ("view_scale.py", [], "KB per 1 000 epoch rows"),
+    ("view_scale.py", ["--growth", "100", "1000"], "exponent k"),
+    ("trainer_throughput.py", [], "trial / Trainer samples/s"),
 ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("script", "expected"), SCRIPTS, ids=[s for s, _ in SCRIPTS])
-def test_quick_mode_prints_its_figures(script: str, expected: str) -> None:
+@pytest.mark.parametrize(("script", "options", "expected"), SCRIPTS,
+                         ids=[" ".join([s, *o]) for s, o, _ in SCRIPTS])
+def test_quick_mode_prints_its_figures(script: str, options: list[str], expected: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / script), "--quick"],
+        [sys.executable, str(REPO / "benchmarks" / script), "--quick", *options],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
