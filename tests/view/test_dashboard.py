@@ -130,3 +130,25 @@ def test_trial_numbers_shown_in_the_dashboard(direction, best):
     assert trial_numbers(h, "eval.8_l2", direction) == {
         "epochs": 3, "n_params": 1000, "params_per_sample": 100.0, "grad_norm_p95": 3.0,
         "clip_fraction": 0.25, "best_eval.8_l2": best}
+
+
+def test_a_driver_run_publishes_verdicts_notes_and_figures(tmp_path):
+    """Not by hand: a real sweep, and what optuna-dashboard then reads from the study."""
+    from optuna_dashboard._note import get_note_from_system_attrs  # how the dashboard reads notes
+
+    from fnosweep.driver import run_sweep
+    from fnosweep.executor import InlineExecutor
+    from fnosweep.testing import synthetic_trial
+    from sweep_builders import tiny_spec
+
+    spec = tiny_spec(tmp_path, study__n_trials=3, training__epochs=4)
+    run_sweep(spec, executor=InlineExecutor(synthetic_trial))
+    study = optuna.load_study(study_name="tiny", storage=spec.study.storage)
+    attrs = system_attrs(study)
+    for trial in study.trials:
+        assert trial.user_attrs["verdict"] == "healthy"
+        assert trial.user_attrs["epochs"] == 4 and trial.user_attrs["n_params"] == 1000
+        assert get_note_from_system_attrs(attrs, trial._trial_id)["body"].startswith(f"# trial {trial.number}: healthy")
+    assert get_note_from_system_attrs(attrs, None)["body"].startswith("# Sweep conclusion")
+    graphs = {k.split(":")[2] for k in attrs if k.startswith("dashboard:plot_data:")}
+    assert {"fnosweep-objective", "fnosweep-gradients", "fnosweep-layer-groups"} <= graphs
