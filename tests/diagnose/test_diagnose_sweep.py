@@ -119,3 +119,18 @@ def test_render_trial_of_a_synthetic_run():
     text = render_trial(diagnose(h), h, title="trial 0")
     assert text.startswith("# trial 0: ")
     assert "## How long until a good loss?" in text
+
+
+@pytest.mark.parametrize(
+    ("values", "labels"),
+    [
+        ([None, 1.0, 10.0], ["null", "1.0", "10.0"]),  # a categorical clip keeps its spelling
+        (["cosine", "step"], ["cosine", "step"]),
+        ([0.0012520653814999472, 0.031], ["0.00125", "0.031"]),  # a few sampled lrs, readable
+    ],
+)
+def test_few_values_are_categories_with_readable_labels(values, labels):
+    from fnosweep.diagnose.regions import knob_region
+
+    region = knob_region("k", [(v, "healthy", 0.1) for v in values], min_trials=1, minimize=True)
+    assert [b.label for b in region.bins] == labels

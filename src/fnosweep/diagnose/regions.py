@@ -75,7 +75,7 @@ def knob_region(knob: str, rows: Sequence[Row], min_trials: int, minimize: bool)
     order = _order(values) if edges is None else None
     for row in rows:
         if edges is None:
-            label = "null" if row[0] is None else str(row[0])
+            label = _label(row[0])
             bounds[label] = (None, None, row[0])
         else:
             # the top bin is closed: lr = 1e-1 at the top of a 1e-5..1e-1 search is in 1e-2–1e-1
@@ -119,6 +119,15 @@ def _edge(x: float, kind: str) -> str:
     if kind == "log":
         return fmt.sci(float(f"{x:.1g}"), 1)
     return fmt.num(x, 3)
+
+
+def _label(value: Any) -> str:
+    """A category as a reader wants it: `null`, `cosine`, `1.0`; a sampled float (a few trials
+    of a continuous lr) to 3 significant digits, not 0.0012520653814999472."""
+    if value is None:
+        return "null"
+    text = str(value)
+    return f"{value:.3g}" if isinstance(value, float) and len(text) > 8 else text
 
 
 def _order(values: list[Any]) -> list[Any]:
