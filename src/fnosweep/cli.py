@@ -120,6 +120,8 @@ def diagnose(
 
     if fmt not in ("text", "json"):
         raise FnosweepError(f"--format must be text or json, but got {fmt!r}")
+    if target is not None and not 0 < target < float("inf"):  # curves are fitted to logs
+        raise FnosweepError(f"--target must be a finite number > 0, but got {target:g}")
     if (history is None) == (study is None):
         raise FnosweepError("give a STUDY (spec file or storage URL) or --history FILE, not both or neither")
     if history is not None:

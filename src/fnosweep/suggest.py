@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from fnosweep.diagnose.suggest import settle_conditions
 from fnosweep.errors import FnosweepError
 
 
@@ -23,8 +24,10 @@ def followup_spec(spec: Mapping[str, Any], space: Mapping[str, Mapping[str, Any]
     searched = dict(doc.get("search", {}))
     for key, narrowed in space.items():
         old = searched.get(key, {})
-        searched[key] = {**{k: v for k, v in narrowed.items()}, **({"when": old["when"]} if "when" in old else {})}
-    doc["search"] = searched
+        keep_when = "when" in old and "when" not in narrowed  # space built without the spec
+        searched[key] = {**narrowed, **({"when": old["when"]} if keep_when else {})}
+    # narrowed parents: a condition that can no longer hold would make the spec invalid
+    doc["search"] = settle_conditions(searched)
     return doc
 
 

@@ -122,7 +122,7 @@ def test_only_losses_is_still_diagnosed_and_says_what_it_could_not_judge():
 
 def test_empty_history_and_json_shape():
     d = diagnose(make([]))
-    assert d.verdict == "healthy" and d.not_judged
+    assert d.verdict == "unknown" and d.not_judged  # nothing judged is not healthy
     j = diagnose(make(BLOWUP, lr=1e-3)).to_json()
     assert j["verdict"] == "diverged" and set(j) == {"verdict", "findings", "not_judged"}
     assert set(j["findings"][0]) == {"code", "severity", "epoch", "evidence", "action", "numbers"}

@@ -10,17 +10,19 @@ from fnosweep.diagnose.render import render_trial
 from fnosweep.diagnose.suggest import suggest_space
 from fnosweep.diagnose.sweep import SweepConclusion, SweepTrial, conclude
 from fnosweep.diagnose.sweep_render import render_sweep
-from fnosweep.diagnose.thresholds import UNSTABLE, VERDICTS, Thresholds
+from fnosweep.diagnose.thresholds import UNJUDGED, UNSTABLE, VERDICTS, ThresholdError, Thresholds
 from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
 
 __all__ = [
     "FINDING_CODES",
+    "UNJUDGED",
     "UNSTABLE",
     "VERDICTS",
     "Diagnosis",
     "SweepConclusion",
     "SweepTrial",
     "Finding",
+    "ThresholdError",
     "Thresholds",
     "TimeToTarget",
     "conclude",

@@ -18,6 +18,7 @@ from fnosweep.diagnose.series import (
     pick_metric,
 )
 from fnosweep.diagnose.thresholds import Thresholds
+from fnosweep.diagnose.ttt import check_target
 from fnosweep.history import History, RunInfo
 
 Result = tuple[list[Finding], list[str]]
@@ -68,7 +69,7 @@ def build_context(history: History, th: Thresholds, target: float | None,
     return Context(
         history=history,
         th=th,
-        target=th.target if target is None else target,
+        target=th.target if target is None else check_target(target),
         metric=chosen,
         loss=loss_series(history),
         eval=eval_series(history, chosen),

@@ -10,7 +10,7 @@ from fnosweep.diagnose.findings import Diagnosis, Finding, ordered, verdict_of
 from fnosweep.diagnose.gradients import gradient_rule
 from fnosweep.diagnose.progress import overfitting_rule, plateau_rule, slow_rule
 from fnosweep.diagnose.size import overparam_rule
-from fnosweep.diagnose.thresholds import VERDICTS, Thresholds
+from fnosweep.diagnose.thresholds import UNJUDGED, VERDICTS, Thresholds
 from fnosweep.history import History
 
 Rule = Callable[[Context], Result]
@@ -31,12 +31,14 @@ def diagnose(history: History, thresholds: Thresholds | None = None, *,
     """Judge one run from its history.
 
     `target` is the eval value counted as good (default ``thresholds.target``, 0.1);
-    `metric` the eval key to judge (default: the most often measured ``*_l2``).
+    `metric` the eval key to judge (default: the most often measured ``*_l2``). A history
+    with no epochs (a trial that failed or was stopped before its first epoch ended) gets
+    the verdict ``unknown`` (`UNJUDGED`): nothing in it says healthy.
     """
     th = thresholds or Thresholds()
     ctx = build_context(history, th, target, metric)
     if not history.epochs:
-        return Diagnosis("healthy", (), ("everything: the history has no epochs yet",))
+        return Diagnosis(UNJUDGED, (), ("everything: the history has no epochs",))
     findings: list[Finding] = []
     missing: list[str] = []
     if metric is not None and ctx.metric is None:

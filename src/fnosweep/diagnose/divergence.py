@@ -126,9 +126,10 @@ def _restarts(ctx: Context) -> list[Finding]:
             continue
         peak_e, peak = max(window, key=lambda p: p[1])
         back = next((e for e, v in ctx.loss.points if e > peak_e and v <= 1.1 * pre), None)
+        bump = fmt.factor(peak / pre) if pre > 0 else "n/a"  # a loss of 0 has no ratio
         text = (f"lr {fmt.sci(before)} → {fmt.sci(after)} ({fmt.factor(after / before)}) at "
                 f"epoch {epoch}: train loss {fmt.num(pre)} → {fmt.num(peak)} "
-                f"({fmt.factor(peak / pre)}) at epoch {peak_e}")
+                f"({bump}) at epoch {peak_e}")
         if peak <= pre:
             text += ", no bump"
         elif back is not None:

@@ -59,7 +59,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The verdict of one run: the most severe problem, or ``healthy``."""
+    """The verdict of one run: the most severe problem, or ``healthy``; ``unknown`` when the
+    history has no epochs to judge."""
 
     verdict: str
     findings: tuple[Finding, ...]

@@ -108,8 +108,10 @@ def norm_text(ctx: Context, gr: Growth) -> str:
     g = ctx.grad
     assert g is not None
     first_e, first_v = g.points[0]
+    # a first epoch's norm can be 0 (no step taken, a frozen model): growth() skips it
+    change = fmt.factor(gr.last / first_v) if first_v > 0 else "up from 0"
     text = (f"pre-clip gradient norm {gr.stat} {fmt.num(first_v)} → {fmt.num(gr.last)} "
-            f"({fmt.factor(gr.last / first_v)}) over {fmt.epochs(first_e, gr.last_epoch)}")
+            f"({change}) over {fmt.epochs(first_e, gr.last_epoch)}")
     if ctx.gmax and gr.stat != "max":
         text += f", max {fmt.num(ctx.gmax.values[-1])}"
     if gr.ref_text == "first step":

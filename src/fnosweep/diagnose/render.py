@@ -36,11 +36,17 @@ def _wrap(text: str, first: str = "", rest: str = "") -> str:
     return wrapped.replace(_GLUE, " ")
 
 
-def render_trial(diagnosis: Diagnosis, history: History, *, title: str | None = None) -> str:
-    """The diagnosis of one run as markdown text."""
+def render_trial(diagnosis: Diagnosis, history: History, *, title: str | None = None,
+                 error: str | None = None) -> str:
+    """The diagnosis of one run as markdown text; `error` is a failed trial's stored error
+    (its traceback), shown at the end."""
     target = _target(diagnosis)
     ctx = build_context(history, Thresholds(), target, _metric(diagnosis))
     out = [f"# {title or 'Diagnosis'}: {diagnosis.verdict}", "", para(run_line(ctx)), ""]
+    if not history.epochs:
+        failed = "; the trial failed before its first epoch ended" if error else ""
+        out.append(para(f"Nothing to judge: the history has no epochs{failed}."))
+        return "\n".join(out + _error(error)).rstrip() + "\n"
     out += ["## Findings", ""]
     out += [_finding(f) for f in diagnosis.findings] or ["- none"]
     sections = [_loss(diagnosis, ctx), _gradients(diagnosis, ctx), _normal(diagnosis, ctx),
@@ -50,7 +56,20 @@ def render_trial(diagnosis: Diagnosis, history: History, *, title: str | None = 
         out += ["\n\n".join(paragraphs)]
     if diagnosis.not_judged:
         out += ["", "## Not judged", ""] + [bullet(t) for t in diagnosis.not_judged]
-    return "\n".join(out).rstrip() + "\n"
+    return "\n".join(out + _error(error)).rstrip() + "\n"
+
+
+ERROR_LINES = 30
+"""Last lines of a stored traceback that the text shows (the exception is at the end)."""
+
+
+def _error(error: str | None) -> list[str]:
+    if not error or not error.strip():
+        return []
+    lines = error.rstrip().splitlines()
+    shown = lines[-ERROR_LINES:]
+    cut = [f"Last {len(shown)} of {len(lines)} lines:", ""] if len(shown) < len(lines) else []
+    return ["", "## Error", "", *cut, "```", *shown, "```"]
 
 
 def run_line(ctx: Context) -> str:
@@ -104,7 +123,7 @@ def _loss_cause(d: Diagnosis, ctx: Context) -> str:
     code = d.verdict
     f = d.by_code(code)
     moved = ""
-    if ctx.loss is not None and len(ctx.loss) >= 2:
+    if ctx.loss is not None and len(ctx.loss) >= 2 and ctx.loss.values[0]:
         v = ctx.loss.values
         moved = f" (train loss {fmt.pct((v[-1] - v[0]) / v[0])} in {len(v)} epochs)"
     if code == "exploding_gradients" and f is not None:

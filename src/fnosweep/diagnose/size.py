@@ -27,7 +27,7 @@ def overparam_rule(ctx: Context) -> Result:
         return [], []
     worsening = eval_worsening(ctx)
     severity: Severity = "problem" if worsening else "warning"
-    aim = int(ctx.th.overparam_ratio * run.n_train)
+    aim = max(int(ctx.th.overparam_ratio * run.n_train), 1)
     evidence = (f"{run.n_params:,} parameters for {run.n_train:,} training samples = "
                 f"{pps:,.0f} per sample ({fmt.factor(pps / ctx.th.overparam_ratio)} the "
                 f"{ctx.th.overparam_ratio:,.0f} threshold); for scale, the FNO paper's FNO-2D "
@@ -58,4 +58,5 @@ def eval_worsening(ctx: Context) -> bool:
 def _eval_change(ctx: Context) -> str:
     assert ctx.eval is not None
     v0, v1 = ctx.eval.values[0], ctx.eval.values[-1]
-    return f"{ctx.eval.name} {fmt.num(v0)} → {fmt.num(v1)}, {fmt.pct((v1 - v0) / v0)}"
+    change = fmt.pct((v1 - v0) / v0) if v0 else "from 0"
+    return f"{ctx.eval.name} {fmt.num(v0)} → {fmt.num(v1)}, {change}"

@@ -4,6 +4,9 @@ Same shape as a spec's ``search`` section. It covers the stable region: the bett
 (`keep`) of the trials that neither diverged, exploded nor failed. Ranges are the span of
 those trials' values, kept inside the original range when `space` gives it; a single value
 is widened (x/÷2 on a log scale, ±25 % otherwise) so the new sweep still searches.
+Conditions (``when``) follow the narrowed parents: a value the parent can no longer take is
+dropped from the condition, and a parameter none of whose condition values is left is
+dropped from the space (the field keeps the spec's value, unused there).
 """
 
 from __future__ import annotations
@@ -41,7 +44,59 @@ def suggest_space(trials: Sequence[SweepTrial], *, direction: str = "minimize",
             continue
         original = dict(space[knob]) if space is not None else {}
         out[knob] = _narrow(knob, values, original)
+    return settle_conditions(out)
+
+
+def settle_conditions(search: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """`search` (a spec's search section) with each ``when`` kept to the values its parent
+    can still take, and the parameters whose condition can no longer hold left out (and
+    those conditional on a parameter left out)."""
+    out = {k: dict(v) for k, v in search.items()}
+    changed = True
+    while changed:  # a dropped parameter can make its children's conditions impossible
+        changed = False
+        for key, body in list(out.items()):
+            when = body.get("when")
+            if not isinstance(when, Mapping):
+                continue
+            kept = {parent: [v for v in _listed(values) if _can_take(out.get(parent), v)]
+                    for parent, values in when.items()}
+            if any(not values for values in kept.values()):
+                del out[key]
+                changed = True
+            elif kept != {p: _listed(v) for p, v in when.items()}:
+                out[key] = {**body, "when": kept}
     return out
+
+
+def _listed(values: Any) -> list[Any]:
+    return list(values) if isinstance(values, list | tuple) else [values]
+
+
+def _can_take(parent: Mapping[str, Any] | None, value: Any) -> bool:
+    """Whether a searched parameter (a search entry) can take `value`."""
+    if parent is None:
+        return False
+    if parent.get("type") == "categorical":
+        return any(value == c and isinstance(value, bool) == isinstance(c, bool)
+                   for c in parent.get("choices") or ())
+    if not (isinstance(value, int | float) and not isinstance(value, bool)):
+        return False
+    low, high, step = (_number(parent.get(k)) for k in ("low", "high", "step"))
+    if low is None or high is None or not low <= value <= high:
+        return False
+    step = step or (1.0 if parent.get("type") == "int" else None)
+    return step is None or abs((value - low) / step - round((value - low) / step)) < 1e-9
+
+
+def _number(x: Any) -> float | None:
+    """A bound as a number: PyYAML reads ``1e-3`` as a string, which the spec accepts."""
+    if isinstance(x, str):
+        try:
+            return float(x)
+        except ValueError:
+            return None
+    return float(x) if is_number(x) else None
 
 
 def _best_part(stable: list[SweepTrial], direction: str, keep: float) -> list[SweepTrial]:
@@ -76,10 +131,20 @@ def _narrow(knob: str, values: list[Any], original: dict[str, Any]) -> dict[str,
     if "high" in original:
         high = min(high, float(original["high"]))
     out: dict[str, Any] = {**original, "type": "int" if is_int else "float"}
-    if is_int:
+    step, base, top = (_number(original.get(k)) for k in ("step", "low", "high"))
+    if step is not None and step > 0 and base is not None:
+        # the spec wants high - low a multiple of step: snap outwards onto the original grid
+        low = base + math.floor((low - base) / step + 1e-9) * step
+        high = base + math.ceil((high - base) / step - 1e-9) * step
+        if top is not None:
+            high = min(high, top)
+        out |= ({"low": round(low), "high": round(high)} if is_int
+                else {"low": round(low, 12), "high": round(high, 12)})
+    elif is_int:
         out |= {"low": math.floor(low), "high": math.ceil(high)}
-    else:
-        out |= {"low": _round(low, up=False), "high": _round(high, up=True)}
+    else:  # rounded outwards, but never past the original bounds (which the spec accepted)
+        out |= {"low": max(_round(low, up=False), float(original.get("low", -math.inf))),
+                "high": min(_round(high, up=True), float(original.get("high", math.inf)))}
     if log:
         out["log"] = True
     return out

@@ -1,12 +1,17 @@
 """Named thresholds of the diagnosis rules; each is settable in a spec's `stability` section.
 
 The spec parser builds ``Thresholds(**values)`` from that section, so every field is a
-plain number with a default and a reason. docs/diagnosis.md explains each rule.
+plain number with a default, a reason and a range (`LIMITS`, checked on construction: a
+value out of it raises `ThresholdError`, a ValueError). docs/diagnosis.md explains each rule.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 VERDICTS = (
     "diverged",
@@ -21,6 +26,19 @@ VERDICTS = (
 
 UNSTABLE = ("diverged", "exploding_gradients")
 """Verdicts that mark a configuration as unstable (the sweep's unstable region)."""
+
+UNJUDGED = "unknown"
+"""The verdict of a history with no epochs: nothing could be judged (not one of `VERDICTS`,
+so no stability rule prunes on it; the sweep's trial labels use the same word)."""
+
+
+class ThresholdError(ValueError):
+    """A threshold out of its range; `name`, `what` and `value` let the spec parser say
+    where it was set (``stability -> target: must be > 0, but got 0.0``)."""
+
+    def __init__(self, name: str, what: str, value: Any) -> None:
+        super().__init__(f"{name} {what}, but got {name}={value!r}")
+        self.name, self.what, self.value = name, what, value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +86,8 @@ class Thresholds:
 
     # -- trends ------------------------------------------------------------------------
     trend_window: int = 8
-    """Last epochs over which a trend is judged (Theil-Sen slope, Mann-Kendall test)."""
+    """Last epochs over which a trend is judged (Theil-Sen slope, Mann-Kendall test); at
+    least 3, the fewest a trend is computed from."""
     trend_z: float = 1.645
     """Mann-Kendall z above which a trend is real rather than noise (one-sided 5 %); four
     epochs moving the same way is the fewest that pass."""
@@ -84,7 +103,8 @@ class Thresholds:
     """Fall per epoch (0.2 %, Theil-Sen over the window) below which a run that did progress
     is now flat: converged if its eval reached the target, stalled (plateau) if not."""
     plateau_patience: int = 5
-    """Flat epochs at the end needed before a run that progressed is called stalled."""
+    """Flat epochs at the end needed before a run that progressed is called stalled (at least
+    2: the flat stretch is judged as a trend over patience + 1 epochs, and a trend needs 3)."""
     target: float = 0.1
     """Default target of the eval metric (relative L2) for 'converged' and time to target:
     seed 000's 'good loss (< 0.1 L2)'."""
@@ -112,3 +132,48 @@ class Thresholds:
     # -- sweep -------------------------------------------------------------------------
     region_min_trials: int = 2
     """Trials a bin of a searched knob needs, all stable, to be called safe."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            what, ok = LIMITS[f.name]
+            value = getattr(self, f.name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or not ok(value):
+                raise ThresholdError(f.name, f"must be {what}" if number else "must be a number", value)
+
+
+_FACTOR = ("> 1 (a growth factor)", lambda x: x > 1)
+_FRACTION = ("in [0, 1] (a fraction)", lambda x: 0 <= x <= 1)
+_POSITIVE = ("> 0", lambda x: x > 0)
+
+
+def _at_least(n: int) -> tuple[str, Callable[[float], bool]]:
+    return f">= {n}", lambda x: x >= n
+
+
+LIMITS: Mapping[str, tuple[str, Callable[[float], bool]]] = {
+    "diverge_loss_factor": _FACTOR,
+    "blowup_relative_loss": ("> 1 (a zero output scores 1.0)", lambda x: x > 1),
+    "lr_jump": _FACTOR,
+    "restart_recover_epochs": _at_least(1),
+    "explode_growth": _FACTOR,
+    "explode_clip_fraction": _FRACTION,
+    "explode_min_epochs": _at_least(1),
+    "explode_learning_gain": _FRACTION,
+    "explode_growth_unclipped": _FACTOR,
+    "grad_warn_growth": _FACTOR,
+    "trend_window": (">= 3 (a trend needs 3 epochs)", lambda x: x >= 3),
+    "trend_z": _POSITIVE,
+    "plateau_min_epochs": _at_least(1),
+    "plateau_min_progress": _FRACTION,
+    "plateau_min_rate": _FRACTION,
+    "plateau_patience": (">= 2 (a trend needs 3 epochs)", lambda x: x >= 2),
+    "target": _POSITIVE,
+    "overfit_eval_rise": (">= 0", lambda x: x >= 0),
+    "overfit_patience": _at_least(1),
+    "overfit_train_drop": _FRACTION,
+    "slow_budget_factor": (">= 1 (times the epoch budget)", lambda x: x >= 1),
+    "overparam_ratio": _POSITIVE,
+    "region_min_trials": _at_least(1),
+}
+"""The range of each threshold, as (what the message says, the test); every field has one."""

@@ -85,26 +85,36 @@ def time_to_target(history: History, target: float, *, metric: str | None = None
     """Epochs until `metric` (default: the eval L2, else the training loss) is <= `target`.
 
     `horizon` is the last epoch that counts (default: the run's epoch budget, else ten times
-    the epochs seen, at least 100).
+    the epochs seen, at least 100). Raises ValueError for a target that is not > 0 (the
+    curves are fitted to logs).
     """
+    check_target(target)
     series = eval_series(history, pick_metric(history, metric)) or loss_series(history)
     name = series.name if series else (metric or "loss")
-    points: Points = [(e, v) for e, v in (series.points if series else []) if v > 0]
+    seen: Points = [(e, v) for e, v in (series.points if series else []) if v >= 0]
+    points = [(e, v) for e, v in seen if v > 0]  # the fit is on logs: a 0 is reached, not fitted
     last_epoch = history.epochs[-1].epoch if history.epochs else 0
     if horizon is None:
         budget = history.run.epochs
         horizon = budget if budget and budget > last_epoch else max(100, 10 * (last_epoch + 1))
     base = TimeToTarget(metric=name, target=target, status="too_few_points",
                         last_epoch=last_epoch, last_value=None, horizon=horizon)
-    if not points:
+    if not seen:
         return base
-    base = replace(base, last_epoch=points[-1][0], last_value=points[-1][1])
-    reached = next((e for e, v in points if v <= target), None)
+    base = replace(base, last_epoch=seen[-1][0], last_value=seen[-1][1])
+    reached = next((e for e, v in seen if v <= target), None)
     if reached is not None:
         return replace(base, status="reached", epoch=float(reached))
     if len(points) < MIN_POINTS:
         return base
     return _project(points, target, base)
+
+
+def check_target(target: float) -> float:
+    """`target` itself; ValueError unless it is a finite number > 0."""
+    if not (isinstance(target, int | float) and 0 < target < math.inf):
+        raise ValueError(f"target must be a finite number > 0, but got target={target!r}")
+    return target
 
 
 def fit_window(points: Points) -> Points:
