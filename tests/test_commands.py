@@ -97,6 +97,21 @@ def test_run_a_tiny_sweep_on_ray_then_resume_and_diagnose(tmp_path):
     assert "training.epochs: 2 -> 3" in out.stderr
 
 
+def test_diagnose_a_failed_trial_shows_its_stored_error(tmp_path):
+    from fnosweep.driver import run_sweep
+    from fnosweep.executor import InlineExecutor
+    from fnosweep.spec import load_spec
+    from fnosweep.testing import FAIL_BATCH_SIZE, synthetic_trial
+
+    spec = write_spec(tmp_path, study__n_trials=1, training__epochs=3, training__batch_size=FAIL_BATCH_SIZE)
+    run_sweep(load_spec(spec), executor=InlineExecutor(synthetic_trial))
+    out = fnosweep("diagnose", str(spec), "--trial", "0", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "trial 0 (FAIL)" in out.stdout and "ValueError: synthetic failure at epoch 1" in out.stdout
+    j = json.loads(fnosweep("diagnose", str(spec), "--trial", "0", "--format", "json", cwd=tmp_path).stdout)
+    assert j["state"] == "FAIL" and "synthetic failure at epoch 1" in j["error"]
+
+
 def test_diagnose_a_history_file():
     out = fnosweep("diagnose", "--history", str(SEEDS / "seed000_unstable.jsonl"), "--format", "json")
     assert out.returncode == 0, out.stderr

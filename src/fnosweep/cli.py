@@ -131,7 +131,7 @@ def diagnose(
             json.dumps(result.to_json(), indent=2) if fmt == "json" else dx.render_trial(result, h, title=str(history))
         )
         return
-    from fnosweep.studies import history_of, open_study
+    from fnosweep.studies import open_study, trial_of
     from fnosweep.view.analysis import conclude_study, study_sweep_trials
     from fnosweep.view.analysis import thresholds as thresholds_of
 
@@ -139,10 +139,14 @@ def diagnose(
     spec = ref.spec or {}
     thresholds = thresholds_of(spec)
     if trial is not None:
-        h = history_of(ref, trial)
+        row, h = trial_of(ref, trial)
         result = dx.diagnose(h, thresholds, target=target, metric=_metric_of(ref))
-        text = dx.render_trial(result, h, title=f"{ref.name}, trial {trial}")
-        typer.echo(json.dumps(result.to_json(), indent=2) if fmt == "json" else text)
+        error = row.error if row.state == "FAIL" else None  # the traceback the driver stored
+        if fmt == "json":
+            typer.echo(json.dumps({**result.to_json(), "state": row.state, "reason": row.reason, "error": error},
+                                  indent=2))
+        else:
+            typer.echo(dx.render_trial(result, h, title=f"{ref.name}, trial {trial} ({row.state})", error=error))
         return
     trials = study_sweep_trials(ref)
     conclusion = conclude_study(trials, spec, target=target)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fnosweep.errors import FnosweepError, StoreError
 from fnosweep.history import History, RunInfo
-from fnosweep.store import Store, redact
+from fnosweep.store import Store, TrialRow, redact
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,11 @@ def open_study(study: str, name: str | None = None, overrides: Sequence[str] = (
 
 def history_of(ref: StudyRef, number: int) -> History:
     """One trial of a study as a history file holds it (the run line and its epochs)."""
+    return trial_of(ref, number)[1]
+
+
+def trial_of(ref: StudyRef, number: int) -> tuple[TrialRow, History]:
+    """One trial's stored row (state, reason, error) and its history."""
     rows = {r.number: r for r in ref.store.trials(ref.name)}
     if number not in rows:
         have = sorted(rows)
@@ -55,4 +60,4 @@ def history_of(ref: StudyRef, number: int) -> History:
             listing = f"{len(have)} trials numbered {have[0]} to {have[-1]}"
         raise FnosweepError(f"study {ref.name!r} has no trial {number}; trials: {listing}")
     epochs = ref.store.epochs(ref.name, [number]).get(number, [])
-    return History(run=rows[number].run_info or RunInfo(), epochs=tuple(epochs))
+    return rows[number], History(run=rows[number].run_info or RunInfo(), epochs=tuple(epochs))
