@@ -13,7 +13,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from fnosweep.driver import INTERRUPTED
+from fnosweep.driver import INTERRUPTED, RECOVERIES
 from fnosweep.spec import parse_spec
 from fnosweep.store import Store
 from sweep_builders import tiny_doc
@@ -43,6 +43,7 @@ def check_invariants(spec, *, finished: bool) -> None:
     study = optuna.load_study(study_name=spec.study.name, storage=spec.study.storage)
     counted = [t for t in study.trials if t.state.is_finished() and not t.user_attrs.get(INTERRUPTED)]
     assert len(counted) <= spec.study.n_trials
+    assert all(t.user_attrs.get(RECOVERIES, 0) <= spec.execution.retries for t in study.trials)
     epochs = Store.open(spec.study.storage).epochs(spec.study.name)
     for t in counted:
         numbers = [r.epoch for r in epochs.get(t.number, [])]
@@ -59,8 +60,14 @@ def check_invariants(spec, *, finished: bool) -> None:
 
 @pytest.mark.slow
 def test_sigkill_at_random_instants_then_resume(tmp_path):
-    doc = tiny_doc(tmp_path, study__n_trials=10, training__epochs=4,
-                   search={"training.lr": {"type": "float", "low": 1e-4, "high": 0.2, "log": True}})
+    # retries above the number of kills: no params are given up on (that cap is test_driver_reliability's)
+    doc = tiny_doc(
+        tmp_path,
+        study__n_trials=10,
+        training__epochs=4,
+        execution__retries=10,
+        search={"training.lr": {"type": "float", "low": 1e-4, "high": 0.2, "log": True}},
+    )
     spec = parse_spec(doc, source="crash.yaml")
     rng = random.Random(0)
     kills = 0

@@ -1,4 +1,5 @@
 import math
+import os
 import sqlite3
 
 import pytest
@@ -58,6 +59,32 @@ def test_driver_lock_refuses_a_live_driver_and_takes_a_stale_one(store, monkeypa
     holder = store.acquire_driver("s", stale_after_s=60)
     assert holder is not None and holder.pid != 999_999
     assert store.acquire_driver("s", stale_after_s=0) is None  # the first driver's heartbeat is stale now
+
+
+def test_a_new_study_is_recorded_with_its_lock_and_only_by_the_holder(tmp_path):
+    s = Store.open(f"sqlite:///{tmp_path}/n.db")
+    with pytest.raises(StoreError, match="has no fnosweep record; cannot lock it"):
+        s.acquire_driver("new", stale_after_s=60)
+    record = {"fingerprint": "f1", "space": {"params": {"a": 1}}, "spec": {"study": {"name": "new"}}}
+    assert s.acquire_driver("new", stale_after_s=60, record=record) is None
+    assert s.study_meta("new") == ("f1", {"params": {"a": 1}}) and s.study_spec("new") == {"study": {"name": "new"}}
+    assert s.driver_lock("new").pid == os.getpid()
+    s.close()
+
+
+def test_heartbeat_says_when_the_lock_was_taken_over(store, monkeypatch):
+    assert store.acquire_driver("s", stale_after_s=60) is None
+    assert store.heartbeat("s") is True
+    with monkeypatch.context() as m:  # another driver takes the lock, ours looking stale
+        m.setattr(os, "getpid", lambda: 999_999)
+        assert store.acquire_driver("s", stale_after_s=0) is None
+    assert store.heartbeat("s") is False
+    store.release_driver("s")  # not ours: left alone
+    assert store.driver_lock("s").pid == 999_999
+    with monkeypatch.context() as m:
+        m.setattr("socket.gethostname", lambda: "elsewhere")  # the same pid on another host is not us
+        assert store.heartbeat("s") is False
+    assert store.driver_lock("s").host != "elsewhere"
 
 
 def test_bad_urls_are_one_line_errors(tmp_path):

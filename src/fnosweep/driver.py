@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+import traceback
 import warnings
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ from fnosweep.space import (
 )
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store, engine_kwargs, redact
+from fnosweep.store.values import DriverLock
 from fnosweep.sweep_result import Listener, Progress, SweepResult, TrialSummary
 from fnosweep.view.dashboard import publish_study, publish_trial, trial_numbers
 
@@ -49,15 +51,33 @@ every epoch of the study: seconds at 200 000 epochs)."""
 
 INTERRUPTED = "fnosweep:interrupted"
 """User attribute of a trial the driver stopped (Ctrl-C, crash): its params are run again."""
+RECOVERIES = "fnosweep:recoveries"
+"""User attribute: how many times this trial's parameters were re-queued because their
+driver died with them RUNNING (carried to the re-queued trial, so it survives restarts);
+past `execution.retries` the trial is FAILed for good."""
+
+log = logging.getLogger(__name__)
+
+
+class _LockLost(Exception):
+    """The heartbeat found the driver lock held by another driver (or by none)."""
+
+    def __init__(self, holder: DriverLock | None) -> None:
+        super().__init__(holder)
+        self.holder = holder
 
 
 @dataclass
 class _Running:
     trial: optuna.Trial
     config: TrialConfig
-    started: float
+    submitted: float
+    started: float | None = None
+    """When its first record came: the executor runs it (a Ray task may queue before)."""
     epochs: list[EpochRecord] = field(default_factory=list)
     run: RunInfo | None = None
+    diagnosis_error: tuple[str, str] | None = None
+    """(one line, traceback) of the first exception a diagnosis rule raised on this trial."""
 
     def history(self) -> History:
         return History(run=self.run or RunInfo(), epochs=tuple(self.epochs))
@@ -81,8 +101,26 @@ class Driver:
     # -- setup -----------------------------------------------------------------------
 
     def _open(self) -> None:
+        """Take the driver lock first: a refused driver writes nothing to the study."""
         spec = self.spec
         self.store = Store.open(spec.study.storage)
+        record = {"fingerprint": fingerprint(spec), "space": space_summary(spec), "spec": spec.to_dict()}
+        holder = self.store.acquire_driver(spec.study.name, stale_after_s=STALE_AFTER_S, record=record)
+        if holder is not None:
+            raise StoreError(
+                f"study {spec.study.name!r} is being run by another driver (host {holder.host}, pid {holder.pid}, "
+                f"since {holder.since:%Y-%m-%d %H:%M:%S} UTC); stop it, or wait {STALE_AFTER_S:.0f} s after it died"
+            )
+        try:
+            self._open_study()
+            self._check_space()
+        except BaseException:
+            with contextlib.suppress(StoreError):
+                self.store.release_driver(spec.study.name)
+            raise
+
+    def _open_study(self) -> None:
+        spec = self.spec
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
             storage = optuna.storages.RDBStorage(spec.study.storage, engine_kwargs=engine_kwargs(spec.study.storage))
@@ -96,13 +134,6 @@ class Driver:
             )
         except Exception as e:  # Optuna raises many kinds; none is expected here
             raise StoreError(f"cannot open study {spec.study.name!r} at {redact(spec.study.storage)}: {e}") from None
-        self._check_space()
-        holder = self.store.acquire_driver(spec.study.name, stale_after_s=STALE_AFTER_S)
-        if holder is not None:
-            raise StoreError(
-                f"study {spec.study.name!r} is being run by another driver (host {holder.host}, pid {holder.pid}, "
-                f"since {holder.since:%Y-%m-%d %H:%M:%S} UTC); stop it, or wait {STALE_AFTER_S:.0f} s after it died"
-            )
 
     def _check_space(self) -> None:
         """Refuse a resume that would change what a trial is; say what else changed."""
@@ -127,17 +158,24 @@ class Driver:
         self.study.set_user_attr("fnosweep:fingerprint", new_fp)
 
     def _recover_stale(self) -> None:
-        """Fail the RUNNING trials a dead driver left behind and run their params again."""
+        """Fail the RUNNING trials a dead driver left behind and run their params again,
+        at most `execution.retries` times per parameters: then the trial FAILs for good."""
+        retries = self.spec.execution.retries
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            self.study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
+            # a trial asked from the queue but killed before suggesting holds its params here only
+            params = dict(t.params) or dict(t.system_attrs.get("fixed_params", {}))
+            count = int(t.user_attrs.get(RECOVERIES, 0)) + 1
+            stopped = "interrupted: its driver stopped before it finished"
+            if count > retries:
+                reason = f"{stopped}, {count} times; not re-queued again (execution.retries = {retries})"
+            else:
+                reason = f"{stopped}; parameters re-queued ({count} of at most {retries})"
+                self.study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
+            self.study._storage.set_trial_user_attr(t._trial_id, "reason", reason)
+            self.store.finish_trial(self.spec.study.name, t.number, state="FAIL", reason=reason)
             self.study.tell(t.number, state=TrialState.FAIL)
-            self.store.finish_trial(
-                self.spec.study.name,
-                t.number,
-                state="FAIL",
-                reason="interrupted: its driver stopped before it finished; parameters re-queued",
-            )
-            self.study.enqueue_trial(t.params, skip_if_exists=False)
+            if count <= retries:
+                self.study.enqueue_trial(params, user_attrs={RECOVERIES: count}, skip_if_exists=False)
 
     # -- the loop --------------------------------------------------------------------
 
@@ -152,6 +190,14 @@ class Driver:
         except KeyboardInterrupt:
             interrupted = True
             self._interrupt_all()
+        except _LockLost as e:
+            # Another driver owns the study now: stop, and re-queue only the trials it has not
+            # recovered already (it fails and re-queues the RUNNING trials it finds at its start).
+            self._interrupt_all("stopped: another driver took over the study")
+            raise StoreError(
+                f"this driver lost the lock of study {self.spec.study.name!r} ({_holder(e.holder)}), "
+                "so it stopped and re-queued its running trials"
+            ) from None
         except (StoreError, StorageInternalError, SQLAlchemyError) as e:
             # The database is gone (the store already retried): stop the workers and leave. The
             # trials still RUNNING in the study are failed and re-queued by the next driver.
@@ -192,7 +238,8 @@ class Driver:
                 self._handle(event)
             self._enforce_timeouts()
             if time.monotonic() >= next_beat:
-                self.store.heartbeat(self.spec.study.name)
+                if not self.store.heartbeat(self.spec.study.name):
+                    raise _LockLost(self.store.driver_lock(self.spec.study.name))
                 next_beat = time.monotonic() + HEARTBEAT_S
             self._notify()
 
@@ -213,7 +260,7 @@ class Driver:
         config = trial_config(self.spec, params, trial_number=trial.number)
         self.store.start_trial(self.spec.study.name, trial.number, params=params)
         handle = self._executor.submit(config)
-        self._running[handle] = _Running(trial, config, time.monotonic())
+        self._running[handle] = _Running(trial, config, submitted=time.monotonic())
         self._last_event = f"trial {trial.number} started"
 
     def _handle(self, event: Event) -> None:
@@ -221,6 +268,8 @@ class Driver:
         if run is None:
             return
         if event.kind == "item":
+            if run.started is None:
+                run.started = time.monotonic()
             if isinstance(event.payload, RunInfo):
                 run.run = event.payload
                 self.store.put_run_info(self.spec.study.name, run.trial.number, event.payload)
@@ -247,7 +296,11 @@ class Driver:
         with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
             warnings.simplefilter("ignore")
             run.trial.report(value, record.epoch)
-        finding = prune_decision(run.history(), self.spec.stability.prune_on, self.spec.stability.thresholds)
+        finding = None
+        try:
+            finding = prune_decision(run.history(), self.spec.stability.prune_on, self.spec.stability.thresholds)
+        except Exception as e:  # a bug in a rule: the trial trains on, judged by its value only
+            self._diagnosis_failed(run, "the pruning rules", e)
         if finding is not None:
             self._prune(handle, run, f"{finding.code}: {finding.evidence}")
         elif run.trial.should_prune():
@@ -281,19 +334,31 @@ class Driver:
             self.store.start_trial(
                 self.spec.study.name, run.trial.number, params=run.trial.params, attempt=config.attempt
             )
-            self._running[self._executor.submit(config)] = _Running(run.trial, config, time.monotonic())
+            self._running[self._executor.submit(config)] = _Running(run.trial, config, submitted=time.monotonic())
             self._last_event = f"trial {run.trial.number} retried ({reason})"
         else:
             self._finish(handle, run, TrialState.FAIL, reason=f"{reason} (after {run.config.attempt + 1} attempts)")
 
     def _enforce_timeouts(self) -> None:
+        """`trial_timeout_s` counts from a trial's first record (its RunInfo: a worker runs
+        it), not from its submission, so time queued for a free worker does not count. A
+        trial with no record yet within `trial_timeout_s` of its submission fails too: one
+        never scheduled (no worker has its resources) or stuck before training would
+        otherwise hold its slot forever."""
         limit = self.spec.execution.trial_timeout_s
+        at = time.monotonic()
         for handle, run in list(self._running.items()):
-            if time.monotonic() - run.started > limit:
-                self._executor.cancel(handle)  # type: ignore[union-attr]
-                self._finish(
-                    handle, run, TrialState.FAIL, reason=f"timed out after {limit:g} s (execution.trial_timeout_s)"
+            if run.started is not None and at - run.started > limit:
+                reason = f"timed out after {limit:g} s (execution.trial_timeout_s)"
+            elif run.started is None and at - run.submitted > limit:
+                reason = (
+                    f"no record within {limit:g} s of its submission: never scheduled, "
+                    "or stuck before training (execution.trial_timeout_s)"
                 )
+            else:
+                continue
+            self._executor.cancel(handle)  # type: ignore[union-attr]
+            self._finish(handle, run, TrialState.FAIL, reason=reason)
 
     def _finish(
         self,
@@ -311,38 +376,71 @@ class Driver:
         is still RUNNING, so the next driver fails it, overwrites this row and re-runs it.
         """
         del self._running[handle]
-        diagnosis = diagnose(run.history(), self.spec.stability.thresholds) if run.epochs else None
+        study = self.spec.study
+        diagnosis, page = None, None
+        try:  # a bug in a rule or its rendering must not leave the trial RUNNING: it is told below
+            if run.epochs:
+                diagnosis = diagnose(run.history(), self.spec.stability.thresholds)
+                page = (trial_numbers(run.history(), study.metric, study.direction),
+                        render_trial(diagnosis, run.history(), title=f"trial {run.trial.number}"))  # fmt: skip
+        except Exception as e:
+            diagnosis = None
+            self._diagnosis_failed(run, "the diagnosis", e)
+        if run.diagnosis_error is not None:  # the verdict stays empty; the reason says why
+            line, trace = run.diagnosis_error
+            reason = f"{reason}; {line}" if reason else line
+            error = error or trace
         verdict = diagnosis.verdict if diagnosis else None
-        finite = [v for v in (metric_value(e, self.spec.study.metric) for e in run.epochs) if _finite(v)]
+        finite = [v for v in (metric_value(e, study.metric) for e in run.epochs) if _finite(v)]
         self.store.finish_trial(
-            self.spec.study.name, run.trial.number, state=state.name,
+            study.name, run.trial.number, state=state.name,
             value=value if value is not None else (finite[-1] if finite else None),
             verdict=verdict, diagnosis=diagnosis.to_json() if diagnosis else None, reason=reason, error=error,
         )  # fmt: skip
         if reason:
             run.trial.set_user_attr("reason", reason[:500])
-        if diagnosis is not None:  # optuna-dashboard shows these; they freeze once told
-            study = self.spec.study
-            publish_trial(self.study, run.trial, verdict=verdict,
-                          numbers=trial_numbers(run.history(), study.metric, study.direction),
-                          diagnosis_markdown=render_trial(diagnosis, run.history(), title=f"trial {run.trial.number}"))
+        if diagnosis is not None and page is not None:  # optuna-dashboard shows these; they freeze once told
+            publish_trial(self.study, run.trial, verdict=verdict, numbers=page[0], diagnosis_markdown=page[1])
         self.study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
         self._finished += 1
         if self._finished % PUBLISH_EVERY == 0:
             self._publish_sweep()
         self._last_event = f"trial {run.trial.number} {state.name.lower()}" + (f": {reason}" if reason else "")
 
+    def _diagnosis_failed(self, run: _Running, what: str, e: Exception) -> None:
+        """Keep the first error a diagnosis rule raised on a trial: logged, then its reason."""
+        if run.diagnosis_error is not None:
+            return
+        line = f"{what} raised {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+        line = line.rstrip(": ") + "; verdict left empty"
+        log.warning("trial %d: %s", run.trial.number, line, exc_info=e)
+        run.diagnosis_error = (line, traceback.format_exc())
+        self._last_event = f"trial {run.trial.number}: {line}"
+
     def _requeue(self, handle: int, run: _Running, reason: str) -> None:
+        """FAIL the trial, marked interrupted, and queue its params again (a clean stop).
+
+        A trial no longer RUNNING was finished by another driver (one that took over a
+        stale lock fails and re-queues what it finds RUNNING): it is left as that one left it."""
         del self._running[handle]
+        if self.study._storage.get_trial(run.trial._trial_id).state != TrialState.RUNNING:
+            return
         run.trial.set_user_attr(INTERRUPTED, True)
         self.study.tell(run.trial, state=TrialState.FAIL)
         self.store.finish_trial(
             self.spec.study.name, run.trial.number, state="FAIL", reason=f"{reason}; parameters re-queued"
         )
-        self.study.enqueue_trial(run.trial.params, skip_if_exists=False)
+        recoveries = run.trial.user_attrs.get(RECOVERIES)  # the lineage keeps its count
+        attrs = None if recoveries is None else {RECOVERIES: recoveries}
+        self.study.enqueue_trial(run.trial.params, user_attrs=attrs, skip_if_exists=False)
 
     def _publish_sweep(self) -> None:
-        publish_study(self.study, self.store, self.spec.study.name)
+        try:
+            publish_study(self.study, self.store, self.spec.study.name)
+        except (StoreError, StorageInternalError, SQLAlchemyError):
+            raise
+        except Exception as e:  # a bug in the sweep's diagnosis or figures must not stop the sweep
+            log.warning("study %s: publishing the sweep note failed: %s", self.spec.study.name, e, exc_info=e)
 
     def _drop_surplus_waiting(self) -> None:
         """Re-queued trials beyond the budget (a crash can leave some): fail them, marked interrupted."""
@@ -353,11 +451,11 @@ class Driver:
             trial.set_user_attr(INTERRUPTED, True)
             self.study.tell(trial, state=TrialState.FAIL)
 
-    def _interrupt_all(self) -> None:
+    def _interrupt_all(self, reason: str = "interrupted by the user") -> None:
         for handle, run in list(self._running.items()):
             if self._executor is not None:
                 self._executor.cancel(handle)
-            self._requeue(handle, run, "interrupted by the user")
+            self._requeue(handle, run, reason)
 
     # -- reporting -------------------------------------------------------------------
 
@@ -396,7 +494,7 @@ class Driver:
                     dict(t.params),
                     counts.get(t.number, 0),
                     row.verdict if row else None,
-                    row.reason if row else None,
+                    row.reason if row else t.user_attrs.get("reason"),
                 )
             )
         return out
@@ -405,6 +503,12 @@ class Driver:
 def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> SweepResult:
     """Run (or resume) a sweep to its trial budget."""
     return Driver(spec, executor=executor, listener=listener).run()
+
+
+def _holder(lock: DriverLock | None) -> str:
+    if lock is None:
+        return "nobody holds it now"
+    return f"now held by host {lock.host}, pid {lock.pid}, since {lock.since:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _finite(x: float | None) -> bool:

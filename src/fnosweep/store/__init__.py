@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 
 from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
@@ -141,7 +141,7 @@ class Store:
     def put_study(
         self, study_name: str, *, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]
     ) -> None:
-        values = {"fingerprint": fingerprint, "space": dumps(space), "spec": dumps(spec)}
+        values = _study_values(fingerprint=fingerprint, space=space, spec=spec)
         with self._tx() as conn:
             done = conn.execute(update(t.studies).where(t.studies.c.study_name == study_name).values(**values))
             if done.rowcount == 0:
@@ -158,42 +158,83 @@ class Store:
 
     # -- the driver lock -------------------------------------------------------------
 
-    def acquire_driver(self, study_name: str, *, stale_after_s: float) -> DriverLock | None:
+    def acquire_driver(
+        self, study_name: str, *, stale_after_s: float, record: Mapping[str, Any] | None = None
+    ) -> DriverLock | None:
         """Take the study's driver lock. Returns the live holder instead when another
-        driver's heartbeat is younger than `stale_after_s` (then nothing changes)."""
-        me = {"driver_host": socket.gethostname(), "driver_pid": os.getpid()}
+        driver's heartbeat is younger than `stale_after_s` (then nothing changes).
+
+        A study with no fnosweep record yet gets `record` (`put_study`'s fingerprint,
+        space and spec) in the same transaction as the lock, so a driver writes the
+        study record only once it holds the lock; without `record` it cannot be locked."""
+        for tries_left in (1, 0):  # two new drivers may race to insert the record: one loses, then reads it
+            try:
+                return self._acquire(study_name, stale_after_s, record)
+            except StoreError as e:
+                if tries_left and isinstance(e.__cause__, IntegrityError):
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _acquire(self, study_name: str, stale_after_s: float, record: Mapping[str, Any] | None) -> DriverLock | None:
+        me = _me()
         at = now()
+        lock = {**me, "driver_since": at, "heartbeat_at": at}
         with self._tx() as conn:
             row = conn.execute(select(t.studies).where(t.studies.c.study_name == study_name).with_for_update()).first()
             if row is None:
-                raise StoreError(f"study {study_name!r} has no fnosweep record; cannot lock it")
+                if record is None:
+                    raise StoreError(f"study {study_name!r} has no fnosweep record; cannot lock it")
+                conn.execute(
+                    t.studies.insert().values(study_name=study_name, created_at=at, **_study_values(**record), **lock)
+                )
+                return None
             if row.heartbeat_at is not None and row.driver_pid is not None:
                 beat = aware(row.heartbeat_at)
                 mine = (row.driver_host, row.driver_pid) == (me["driver_host"], me["driver_pid"])
                 dead = row.driver_host == me["driver_host"] and not _pid_alive(row.driver_pid)
                 if not mine and not dead and at - beat < timedelta(seconds=stale_after_s):
-                    return DriverLock(row.driver_host, row.driver_pid, aware(row.driver_since), beat)
-            conn.execute(
-                update(t.studies)
-                .where(t.studies.c.study_name == study_name)
-                .values(**me, driver_since=at, heartbeat_at=at)
-            )
+                    return _lock(row)
+            conn.execute(update(t.studies).where(t.studies.c.study_name == study_name).values(**lock))
         return None
 
-    def heartbeat(self, study_name: str) -> None:
-        self._retrying(
-            lambda conn: conn.execute(
-                update(t.studies)
-                .where(t.studies.c.study_name == study_name, t.studies.c.driver_pid == os.getpid())
-                .values(heartbeat_at=now())
+    def heartbeat(self, study_name: str) -> bool:
+        """Prove this driver alive. False when the lock is no longer this process's
+        (another driver took it over after this one's heartbeat went stale, or it was
+        released): then this driver must stop writing to the study."""
+        me = _me()
+        return self._retrying(
+            lambda conn: (
+                conn.execute(
+                    update(t.studies)
+                    .where(
+                        t.studies.c.study_name == study_name,
+                        t.studies.c.driver_host == me["driver_host"],
+                        t.studies.c.driver_pid == me["driver_pid"],
+                    )
+                    .values(heartbeat_at=now())
+                ).rowcount
+                == 1
             )
         )
 
+    def driver_lock(self, study_name: str) -> DriverLock | None:
+        """Who holds the study's driver lock (None: nobody, or no such study)."""
+        with self._tx() as conn:
+            row = conn.execute(select(t.studies).where(t.studies.c.study_name == study_name)).first()
+        return None if row is None or row.driver_pid is None or row.heartbeat_at is None else _lock(row)
+
     def release_driver(self, study_name: str) -> None:
+        """Drop the lock if this process holds it (a lock another driver took stays its)."""
+        me = _me()
         with self._tx() as conn:
             conn.execute(
                 update(t.studies)
-                .where(t.studies.c.study_name == study_name, t.studies.c.driver_pid == os.getpid())
+                .where(
+                    t.studies.c.study_name == study_name,
+                    t.studies.c.driver_host == me["driver_host"],
+                    t.studies.c.driver_pid == me["driver_pid"],
+                )
                 .values(driver_host=None, driver_pid=None, driver_since=None, heartbeat_at=None)
             )
 
@@ -339,6 +380,19 @@ def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table).values(**values)
     return stmt.on_conflict_do_update(index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys})
+
+
+def _study_values(*, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, str]:
+    return {"fingerprint": fingerprint, "space": dumps(space), "spec": dumps(spec)}
+
+
+def _me() -> dict[str, Any]:
+    """This process, as the driver lock names it."""
+    return {"driver_host": socket.gethostname(), "driver_pid": os.getpid()}
+
+
+def _lock(row: Any) -> DriverLock:
+    return DriverLock(row.driver_host, row.driver_pid, aware(row.driver_since), aware(row.heartbeat_at))
 
 
 def _pid_alive(pid: int) -> bool:
