@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from neuralop.utils import count_model_params
 from torch import nn
 
 from fnosweep._grad_stats import groups_of, quantile
+from fnosweep.diagnose.thresholds import VERDICTS
 from fnosweep.errors import MonitorError
 from fnosweep.history import EpochRecord, read_history
 from fnosweep.monitor import StabilityMonitor
@@ -305,6 +309,43 @@ def test_nonfinite_loss_and_gradients_are_counted(tmp_path):
     assert second.nonfinite_steps == 4
     assert math.isnan(second.grad_norm["median"]) and math.isnan(second.groups["lifting"]["mean"])
     assert math.isnan(read_history(path).epochs[1].grad_norm["max"])
+
+
+def test_a_skipped_nan_batch_stays_out_of_train_loss():
+    _, records, ref, _ = train({"clip_threshold": None, "skip_nonfinite": True}, poison={(0, 1): "loss"}, epochs=1)
+    record = records[0]
+    assert (record.steps, record.skipped_steps, record.nonfinite_loss_steps) == (4, 1, 1)
+    taken = [loss for step, loss in enumerate(ref.batch_losses[0]) if step != 1]
+    sizes = [min(BATCH, N_TRAIN - i) for i in range(0, N_TRAIN, BATCH)]
+    # The mean over the steps taken: not NaN, so the trial is not pruned as diverged.
+    assert record.train_loss == approx(sum(taken) / (N_TRAIN - sizes[1]))
+    assert record.train_err == approx(sum(taken) / len(taken))
+
+
+def test_end_epoch_reads_the_device_once_with_tensor_eval(monkeypatch):
+    model = tiny_fno()
+    x, y = data()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    monitor = StabilityMonitor(model, optimizer)
+    loss = LpLoss(d=2)(model(x[:BATCH]), y[:BATCH])
+    loss.backward()
+    monitor.observe(loss, batch_size=BATCH)
+    optimizer.step()
+    reads: list[str] = []
+    for name in ("item", "tolist", "cpu", "numpy", "__float__", "__bool__", "__int__"):
+        real = getattr(torch.Tensor, name)
+
+        def counted(self: torch.Tensor, *args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            reads.append(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    record = monitor.end_epoch(eval={"8_l2": torch.tensor(0.5), "8_h1": torch.tensor([0.25]), "16_l2": 0.75})
+    monkeypatch.undo()
+    monitor.close()
+    assert reads == ["tolist"]  # the eval tensors travel in the epoch's one transfer
+    assert record.eval == {"8_l2": 0.5, "8_h1": 0.25, "16_l2": 0.75}
+    assert list(record.eval) == ["8_l2", "8_h1", "16_l2"]
 
 
 def test_skip_nonfinite_leaves_weights_and_adam_state_untouched():
@@ -656,3 +697,20 @@ def test_public_import():
     import fnosweep
 
     assert fnosweep.StabilityMonitor is StabilityMonitor
+
+
+# -- the history file, read by the real command ----------------------------------------------------
+
+
+def test_fnosweep_diagnose_reads_a_monitor_history(tmp_path):
+    path = tmp_path / "run.jsonl"
+    train(history=path, epochs=2)
+    out = subprocess.run(
+        [sys.executable, "-m", "fnosweep.cli", "diagnose", "--history", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["verdict"] in VERDICTS, result

@@ -46,6 +46,20 @@ def refused(tmp_path: Path, text: str, overrides: tuple[str, ...] = ()) -> str:
     return message
 
 
+def with_files(tmp_path: Path, text: str, *, n: int = 500, res: int = 16) -> str:
+    """`text` with its '@FILES@' root replaced by a folder holding valid files mine_*_16.pt."""
+    if "@FILES@" not in text:
+        return text
+    import torch
+
+    from fnosweep.data.io import split_path
+
+    for split in ("train", "test"):
+        field = torch.zeros(n, res, res)
+        torch.save({"x": field, "y": field}, split_path(tmp_path, "mine", split, res))
+    return text.replace("@FILES@", str(tmp_path))
+
+
 # ------------------------------------------------------------------------------ good specs
 
 DESIGN_EXAMPLE = """
@@ -97,7 +111,7 @@ GOOD = [
      lambda s: s.training.skip_nonfinite is True and s.data.normalize_output is False),
     ("navier-stokes", doc("data: {problem: navier-stokes, viscosity: 1e-4, t_final: 5, dt: 1e-3}"),
      lambda s: s.data.name == "navier_stokes" and s.data.viscosity == 1e-4),
-    ("files with a name", doc("data: {problem: files, name: mine, resolution: 16}",
+    ("files with a name", doc("data: {problem: files, root: '@FILES@', name: mine, resolution: 16}",
                               "model: {n_modes: [4, 4, 4]}"),
      lambda s: s.data.name == "mine" and s.study.metric == "eval.16_l2"),
     ("metric default when resolution is not tested",
@@ -144,14 +158,14 @@ GOOD = [
 @pytest.mark.parametrize(("text", "expect"), [(t, e) for _, t, e in GOOD],
                          ids=[i for i, _, _ in GOOD])
 def test_good_specs_parse(tmp_path, text, expect):
-    spec = load_spec(write(tmp_path, text))
+    spec = load_spec(write(tmp_path, with_files(tmp_path, text)))
     assert isinstance(spec, SweepSpec) and spec.source.endswith("x.yaml")
     assert expect(spec)
 
 
 @pytest.mark.parametrize("text", [t for _, t, _ in GOOD], ids=[i for i, _, _ in GOOD])
 def test_to_dict_round_trips_through_json_and_parse_spec(tmp_path, text):
-    spec = load_spec(write(tmp_path, text))
+    spec = load_spec(write(tmp_path, with_files(tmp_path, text)))
     plain = json.loads(json.dumps(spec.to_dict()))
     assert parse_spec(plain, source=spec.source) == spec
 
@@ -215,6 +229,34 @@ BAD = [
     ("dt > t_final", doc("data: {problem: navier-stokes, t_final: 1, dt: 2}"), 3, "data -> dt",
      "2.0"),
     ("files need a name", doc("data: {problem: files}"), 3, "data -> name", None),
+    # The data checks a trial runs before it writes, run at parse time (fnosweep.data.check_data).
+    ("navier-stokes odd resolution",
+     doc("data:", "  problem: navier-stokes", "  resolution: 9", "  t_final: 0.1"), 5,
+     "data -> resolution", "even and at least 4, but got 9"),
+    ("navier-stokes odd test resolution",
+     doc("data: {problem: navier-stokes, test_resolutions: [8, 9], t_final: 0.1}"), 3,
+     "data -> test_resolutions", "but got 9"),
+    ("t_final not a multiple of dt",
+     doc("data:", "  problem: navier-stokes", "  t_final: 1", "  dt: 0.3"), 6, "data -> dt",
+     "t_final=1 must be a multiple of dt=0.3"),
+    ("unstable dt", doc("data:", "  problem: navier-stokes", "  resolution: 64", "  dt: 0.5"), 6,
+     "data -> dt", "dt=0.5 is unstable at resolution 64"),
+    ("searched odd resolution",
+     doc("data: {problem: navier-stokes, t_final: 0.1}",
+         search="search: {data.resolution: {type: categorical, choices: [8, 9]}}"), 2,
+     "search -> data.resolution -> choices[1]", "but got 9"),
+    ("searched int resolution of both parities",
+     doc("data: {problem: navier-stokes, t_final: 0.1}",
+         search="search: {data.resolution: {type: int, low: 8, high: 16}}"), 2,
+     "search -> data.resolution -> step", "but got 9"),
+    ("searched unstable dt",
+     doc("data: {problem: navier-stokes, resolution: 64}",
+         search="search: {data.dt: {type: categorical, choices: [0.01, 0.5]}}"), 2,
+     "search -> data.dt -> choices[1]", "dt=0.5 is unstable"),
+    ("searched dt range ends",
+     doc("data: {problem: navier-stokes, t_final: 1}",
+         search="search: {data.dt: {type: float, low: 0.01, high: 0.3}}"), 2,
+     "search -> data.dt -> high", "multiple of dt=0.3"),
     ("n_modes for 2-D", doc("model: {n_modes: [12]}"), 3, "model -> n_modes", "[12]"),
     ("n_modes < 1", doc("model: {n_modes: [0, 12]}"), 3, "model -> n_modes[0]", "0"),
     ("unknown model key", doc("model: {width: 64}"), 3, "model -> width", None),
@@ -345,6 +387,40 @@ def test_bad_specs_name_line_path_and_value(tmp_path, text, line, path, value):
     assert message.startswith(f"{tmp_path / 'x.yaml'}:{line}: {path}: "), message
     if value is not None:
         assert value in message, message
+
+
+@pytest.mark.parametrize(("payload", "path", "message"), [
+    (None, "data -> root", "mine_train_16.pt does not exist"),
+    ({"a": 1}, "data -> root", "expected a dict with keys 'x' and 'y', but got ['a']"),
+    ({"x": (4, 8, 8), "y": (4, 8, 8)}, "data -> resolution",
+     "expected fields on a 16×16 grid, but got x (4, 1, 8, 8)"),
+    ({"x": (2, 16, 16), "y": (2, 16, 16)}, "data -> n_train",
+     "expected at least 4 samples, but the file has 2"),
+])
+def test_bad_user_files_are_refused_before_anything_is_written(tmp_path, payload, path, message):
+    """The spec parses (a spec submitted to a cluster names files that may be there only);
+    the driver checks the files where it runs, before it writes anything."""
+    import torch
+
+    from fnosweep.driver import run_sweep
+    from fnosweep.executor import InlineExecutor
+    from fnosweep.testing import synthetic_trial
+
+    if payload is not None:
+        payload = {k: torch.zeros(v) if isinstance(v, tuple) else v for k, v in payload.items()}
+        for split in ("train", "test"):
+            torch.save(payload, tmp_path / f"mine_{split}_16.pt")
+    text = doc("data:", "  problem: files", f"  root: '{tmp_path}'", "  name: mine",
+               "  resolution: 16", "  n_train: 4", "  n_test: 2",
+               study=f"study: {{name: t, n_trials: 2, storage: 'sqlite:///{tmp_path}/s.db'}}")
+    spec = load_spec(write(tmp_path, text))
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(SpecError) as info:
+        run_sweep(spec, executor=InlineExecutor(synthetic_trial))
+    got = str(info.value)
+    assert got.startswith(f"{tmp_path / 'x.yaml'}: {path}: ") and message in got, got
+    assert "\n" not in got
+    assert sorted(tmp_path.iterdir()) == before  # no database, no data
 
 
 def test_messages_list_what_is_expected(tmp_path):

@@ -7,6 +7,7 @@ Nothing in `add_loss` or `add_step` reads a tensor on the host (no ``.item()``, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -21,7 +22,8 @@ class EpochTotals:
     """An epoch's accumulators, read to the host (plain Python numbers)."""
 
     loss_sum: float
-    """Sum over observed batches of the batch-summed loss."""
+    """Sum over the counted batches of the batch-summed loss: every observed batch but
+    those of steps the non-finite guard skipped."""
     max_norm: float
     """Max total gradient norm over finite steps (0 when none)."""
     first_norm: float
@@ -39,6 +41,8 @@ class EpochTotals:
     group_max: list[float]
     norms: list[float]
     """The recorded per-step total norms (all steps, or the strided subsample)."""
+    extra: list[float]
+    """The caller's one-element tensors given to `read` (e.g. evaluation losses), in order."""
 
 
 class EpochAccumulators:
@@ -67,6 +71,9 @@ class EpochAccumulators:
         self._zero = torch.zeros((), dtype=self._norm_dtype, device=self.device)
         self._false = torch.zeros((), dtype=torch.bool, device=self.device)
         self._loss_sum = torch.zeros((), dtype=acc, device=self.device)
+        # Losses observed since the last step: committed to _loss_sum by that step, or
+        # left out when the guard skips it (a skipped step's NaN must not poison the mean).
+        self._pending_sum = torch.zeros((), dtype=acc, device=self.device)
         # counts: non-finite steps, non-finite loss steps, finite-gradient steps, clipped steps
         self._counts = torch.zeros(4, dtype=acc, device=self.device)
         self._first = torch.zeros((), dtype=self._norm_dtype, device=self.device)
@@ -76,29 +83,42 @@ class EpochAccumulators:
         self._buf = torch.zeros(capacity, dtype=self._norm_dtype, device=self.device)
         self._start = [torch.empty_like(p) for p in _real_views(params)]
         self._loss_ok: Tensor | None = None
+        self._zero_counts()
+
+    def _zero_counts(self) -> None:
         self.steps = self.batches = self.samples = self.skipped = 0
+        self.loss_batches = self.loss_samples = 0
+        """Batches and samples whose losses `_loss_sum` holds (the skipped steps' left out)."""
+        self._pending_batches = self._pending_samples = 0
+        self._committed = (0, 0)  # (batches, samples) the last step moved to the loss counts
         self._buf_pos, self._stride = 0, 1
 
     def reset(self) -> None:
-        for t in (self._loss_sum, self._counts, self._first, self._sum, self._max):
+        for t in (self._loss_sum, self._pending_sum, self._counts, self._first, self._sum, self._max):
             t.zero_()
         self._loss_ok = None
-        self.steps = self.batches = self.samples = self.skipped = 0
-        self._buf_pos, self._stride = 0, 1
+        self._zero_counts()
 
     def add_loss(self, batch_sum: Tensor, batch_size: int) -> None:
         """One batch's loss, summed over the batch (a 0-d tensor)."""
-        self._loss_sum.add_(batch_sum)
+        self._pending_sum.add_(batch_sum)
         ok = batch_sum.isfinite()
         self._loss_ok = ok if self._loss_ok is None else self._loss_ok & ok
         self.batches += 1
         self.samples += batch_size
+        self._pending_batches += 1
+        self._pending_samples += batch_size
 
-    def add_step(self, clip: float | None) -> tuple[Tensor, Tensor | None, list[Tensor]]:
+    def add_step(
+        self, clip: float | None, *, skip_nonfinite: bool = False
+    ) -> tuple[Tensor, Tensor | None, list[Tensor]]:
         """Measure the current gradients (pre-clip) and accumulate the step.
 
         Returns (the step's "loss and gradient finite" flag, the clip coefficient or None,
         the gradients as real views to multiply by it). Clipping itself is the caller's.
+        With `skip_nonfinite` the losses observed since the last step are summed only if
+        the step is finite (on the device); the caller that skips the step then calls
+        `skip`, which takes them out of the loss counts too.
         """
         if self.steps == 0:  # start-of-epoch weights: unchanged until this first step
             torch._foreach_copy_(self._start, _real_views(self.params))
@@ -121,6 +141,13 @@ class EpochAccumulators:
         ok = finite if self._loss_ok is None else finite & self._loss_ok
         loss_bad = self._false if self._loss_ok is None else ~self._loss_ok
         self._loss_ok = None
+        pending = torch.where(ok, self._pending_sum, 0.0) if skip_nonfinite else self._pending_sum
+        self._loss_sum.add_(pending)
+        self._pending_sum.zero_()
+        self._committed = (self._pending_batches, self._pending_samples)
+        self.loss_batches += self._pending_batches
+        self.loss_samples += self._pending_samples
+        self._pending_batches = self._pending_samples = 0
         coef, clipped = None, self._false
         if clip is not None:
             coef = (clip / (total + _CLIP_EPS)).clamp(max=1.0)
@@ -137,6 +164,15 @@ class EpochAccumulators:
         self.steps += 1
         return ok, coef, present
 
+    def skip(self) -> None:
+        """The step just accumulated is skipped: its losses leave the loss counts (their
+        sum was already left out on the device by `add_step(..., skip_nonfinite=True)`)."""
+        batches, samples = self._committed
+        self.loss_batches -= batches
+        self.loss_samples -= samples
+        self._committed = (0, 0)
+        self.skipped += 1
+
     def _record_norm(self, total: Tensor) -> None:
         """Keep every step's norm up to capacity; then every 2nd, 4th, ... step (strided)."""
         if self.steps % self._stride:
@@ -148,8 +184,9 @@ class EpochAccumulators:
         self._buf[self._buf_pos] = total
         self._buf_pos += 1
 
-    def read(self) -> EpochTotals:
-        """Everything, in one device-to-host transfer (the epoch's synchronisation).
+    def read(self, extra: Sequence[Tensor] = ()) -> EpochTotals:
+        """Everything, with the caller's one-element tensors `extra`, in one
+        device-to-host transfer (the epoch's synchronisation).
 
         Also turns the start-of-epoch copy into w_start - w_end (it is rewritten at the
         next epoch's first step), so the update norm needs no second copy.
@@ -159,11 +196,17 @@ class EpochAccumulators:
         w1, w0 = _total_norm(params, acc), _total_norm(self._start, acc)
         torch._foreach_sub_(self._start, params)
         dw = _total_norm(self._start, acc)
-        scalars = torch.stack((self._loss_sum, self._max[0].to(acc), self._first.to(acc), w1, w0, dw))
+        # Losses observed after the epoch's last step count as a step would take them.
+        self.loss_batches += self._pending_batches
+        self.loss_samples += self._pending_samples
+        self._pending_batches = self._pending_samples = 0
+        loss_sum = self._loss_sum + self._pending_sum
+        scalars = torch.stack((loss_sum, self._max[0].to(acc), self._first.to(acc), w1, w0, dw))
         gsum, gmax = self._sum[1:], self._max[1:].to(acc)
         norms = self._buf[: self._buf_pos].to(acc)
-        values = torch.cat([scalars, self._counts, gsum, gmax, norms]).tolist()  # THE sync
-        g = len(gsum)
+        more = [t.detach().reshape(1).to(device=self.device, dtype=acc) for t in extra]
+        values = torch.cat([scalars, self._counts, gsum, gmax, norms, *more]).tolist()  # THE sync
+        g, n = len(gsum), len(norms)
         bad, bad_loss, finite, clipped = (int(v) for v in values[6:10])
         return EpochTotals(
             loss_sum=values[0],
@@ -178,7 +221,8 @@ class EpochAccumulators:
             clipped_steps=clipped,
             group_sum=values[10 : 10 + g],
             group_max=values[10 + g : 10 + 2 * g],
-            norms=values[10 + 2 * g :],
+            norms=values[10 + 2 * g : 10 + 2 * g + n],
+            extra=values[10 + 2 * g + n :],
         )
 
 

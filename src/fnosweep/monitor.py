@@ -247,14 +247,18 @@ class StabilityMonitor:
             raise MonitorError(
                 f"epoch must be a whole number > {self._last_epoch} (the previous epoch), but got {epoch!r}"
             )
-        eval_values = _eval_floats(eval)
-        t = acc.read()  # THE host synchronisation of the epoch
+        eval_values = _check_eval(eval)
+        tensors = {k: v for k, v in eval_values.items() if isinstance(v, Tensor)}
+        t = acc.read(extra=list(tensors.values()))  # THE host synchronisation of the epoch
+        eval_values.update(zip(tensors, t.extra, strict=True))  # keys keep their order
         seconds = self._epoch_seconds()
         finite = t.finite_steps
+        # Mean over the batches of the steps taken: a skipped step's (non-finite) loss is
+        # left out; NaN when every step was skipped (there is no finite loss to report).
         record = EpochRecord(
             epoch=index,
-            train_loss=t.loss_sum / acc.samples if acc.batches else None,
-            train_err=t.loss_sum / acc.batches if acc.batches else None,
+            train_loss=(t.loss_sum / acc.loss_samples if acc.loss_samples else math.nan) if acc.batches else None,
+            train_err=(t.loss_sum / acc.loss_batches if acc.loss_batches else math.nan) if acc.batches else None,
             eval=eval_values,
             lr=float(self._lr) if self._lr is not None else None,
             grad_norm=norm_summary(t.norms, t.max_norm, t.first_norm),
@@ -327,14 +331,14 @@ class StabilityMonitor:
     @torch.no_grad()
     def _before_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         self._ensure_device()
-        ok, coef, grads = self._acc.add_step(self._clip)
+        ok, coef, grads = self._acc.add_step(self._clip, skip_nonfinite=self._skip_nonfinite)
         lr = optimizer.param_groups[0]["lr"]  # the lr this step uses (first param group)
         # A tensor lr is copied on the device (schedulers update it in place), read at end_epoch.
         self._lr = lr.detach().clone() if isinstance(lr, Tensor) else lr
         if self._skip_nonfinite and not bool(ok):  # opt-in host sync: one flag per step
             for p in self._params:
                 p.grad = None  # torch.optim skips parameters without a gradient: an exact skip
-            self._acc.skipped += 1
+            self._acc.skip()  # its loss stays out of train_loss: the mean over steps taken
         elif coef is not None:
             torch._foreach_mul_(grads, coef)  # clip in place (real views), with the norm we have
 
@@ -384,16 +388,20 @@ def _check_reduction(value: Any) -> Reduction:
     return value  # type: ignore[no-any-return]
 
 
-def _eval_floats(eval: Mapping[str, Any] | None) -> dict[str, float | None]:
+def _check_eval(eval: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`eval` checked, numbers as floats; one-element tensors are kept, to be read in the
+    epoch's one transfer (a float() here would be a device read of its own)."""
     if eval is None:
         return {}
     if not isinstance(eval, Mapping):
         got = type(eval).__name__
         raise MonitorError(f"eval must be a mapping like {{'32_l2': 0.05}}, but got {got}")
-    out: dict[str, float | None] = {}
+    out: dict[str, Any] = {}
     for key, value in eval.items():
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if value is None or number or (isinstance(value, Tensor) and value.numel() == 1):
+        if isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex():
+            out[str(key)] = value
+        elif value is None or number:
             out[str(key)] = None if value is None else float(value)
         else:
             raise MonitorError(f"eval[{key!r}] must be a number or a one-element tensor, but got {value!r}")

@@ -23,7 +23,7 @@ import torch
 from neuralop.losses import H1Loss, LpLoss
 from neuralop.models import FNO
 
-from fnosweep.data import ensure_dataset, load_split
+from fnosweep.data import load_dataset
 from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.monitor import StabilityMonitor
 from fnosweep.spec import TrainingSpec, TrialConfig
@@ -38,10 +38,13 @@ def run_trial(config: TrialConfig) -> Iterator[RunInfo | EpochRecord]:
     torch.manual_seed(tr.seed)
     device = resolve_device(tr.device)
 
-    files = ensure_dataset(config.data)
-    x_train, y_train = (t[: config.data.n_train].to(device) for t in load_split(files.train))
+    # Loaded under the dataset's lock: a concurrent trial with another searched data.seed
+    # or n_train would regenerate the same file names, and must not do it under our feet.
+    dataset = load_dataset(config.data)
+    x_train, y_train = (t[: config.data.n_train].to(device) for t in dataset.train)
     tests = {
-        res: tuple(t[: config.data.n_test].to(device) for t in load_split(path)) for res, path in files.tests.items()
+        res: (x[: config.data.n_test].to(device), y[: config.data.n_test].to(device))
+        for res, (x, y) in dataset.tests.items()
     }
 
     # Unit-Gaussian encoding (one scale per channel), fitted on the training split only.

@@ -3,7 +3,9 @@ check a user's own files, and generate once when two callers race."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,8 @@ from typing import Any
 import pytest
 import torch
 
-from fnosweep.data import DataRequest, ensure_dataset, load_split, prepare, read_sidecar
+from fnosweep.data import DataRequest, ensure_dataset, load_dataset, load_split, prepare, read_sidecar
+from fnosweep.data import dataset as dataset_module
 from fnosweep.data import generation as generation_module
 from fnosweep.errors import DataError
 
@@ -113,6 +116,37 @@ def test_two_callers_at_once_generate_once(tmp_path: Path, data_spec: Spec, gene
         t.join()
     assert not errors
     assert generations == [("train", (8,)), ("test", (8, 16))]  # the second found them valid
+
+
+def test_two_requests_in_one_root_each_load_their_own_data(
+    tmp_path: Path, data_spec: Spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searched data.seed / n_train: same file names, other contents. Each caller loads
+    under the lock, so the other cannot regenerate the files between its check and load."""
+    requests = [data_spec(seed=0), data_spec(seed=1, n_train=4)]
+    alone = [load_dataset(dataclasses.replace(r, root=str(tmp_path / f"alone{i}"))) for i, r in enumerate(requests)]
+    real_load = dataset_module.load_split
+
+    def slow_load(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+        time.sleep(0.05)  # widens the window in which the other request could regenerate
+        return real_load(path)
+
+    monkeypatch.setattr(dataset_module, "load_split", slow_load)
+    for _ in range(3):
+        got: dict[int, Any] = {}
+
+        def call(i: int, got: dict[int, Any] = got) -> None:
+            got[i] = load_dataset(requests[i])
+
+        threads = [threading.Thread(target=call, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i in (0, 1):
+            assert torch.equal(got[i].train[0], alone[i].train[0]) and torch.equal(got[i].train[1], alone[i].train[1])
+            assert all(torch.equal(got[i].tests[r][0], alone[i].tests[r][0]) for r in (8, 16))
+    assert len(alone[0].train[0]) == 6 and len(alone[1].train[0]) == 4
 
 
 def test_navier_stokes_dataset_round_trip(tmp_path: Path, data_spec: Spec) -> None:

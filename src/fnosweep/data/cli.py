@@ -69,7 +69,10 @@ def navier_stokes(
     test_resolutions: TestRes = "",
     seed: Seed = 0,
     viscosity: Annotated[float, typer.Option(help="Kinematic viscosity ν, e.g. 1e-3, 1e-4.")] = 1e-3,
-    t_final: Annotated[float, typer.Option("--t-final", help="Time T of the target w(T).")] = 10.0,
+    t_final: Annotated[float, typer.Option("--t-final", help="Time T of the target w(t0 + T).")] = 10.0,
+    t0: Annotated[
+        float, typer.Option("--t0", help="Spin-up time before the input snapshot x = w(t0) (a multiple of dt).")
+    ] = 0.0,
     dt: Annotated[float, typer.Option(help="Time step; checked against the CFL limit.")] = 1e-3,
     time_steps: Annotated[
         int | None,
@@ -79,7 +82,7 @@ def navier_stokes(
     name: Annotated[str, typer.Option(help="File prefix: NAME_train_RES.pt.")] = "nsforcing",
     overwrite: Overwrite = False,
 ) -> None:
-    """Forced 2-D Navier–Stokes (vorticity, unit torus): x = w(0), y = w(T)."""
+    """Forced 2-D Navier–Stokes (vorticity, unit torus): x = w(t0), y = w(t0 + T)."""
     request = DataRequest(
         problem="navier-stokes",
         root=str(out),
@@ -91,6 +94,7 @@ def navier_stokes(
         seed=seed,
         viscosity=viscosity,
         t_final=t_final,
+        t0=t0,
         dt=dt,
         time_steps=time_steps,
         device=device,

@@ -1,9 +1,16 @@
 """Make sure the files a data spec names exist and match it: generate, check, or refuse.
 
-`ensure_dataset` is what a trial calls (regenerates whatever does not match); the CLI
-calls `prepare` with `overwrite=False` so that it refuses to replace files made
-with other parameters. Both run under a per-dataset file lock, so two Ray workers
-starting together generate once: the second waits, then finds the files valid.
+`load_dataset` is what a trial calls (regenerates whatever does not match, then loads
+the tensors); the CLI calls `prepare` with `overwrite=False` so that it refuses to
+replace files made with other parameters. Both run under a per-dataset file lock, so
+two Ray workers starting together generate once: the second waits, then finds the
+files valid. A trial loads its tensors before it lets the lock go: file names depend
+only on name and resolution, so a trial with another searched data.seed could
+otherwise regenerate the files between this one's check and its load.
+
+`check_data` is every check that needs no write (fields, the CFL estimate, a user's
+files); `prepare` runs it first, and the spec parser runs it too, so that `fnosweep
+validate` and `fnosweep run` refuse bad data before a study database is written.
 """
 
 from __future__ import annotations
@@ -14,30 +21,47 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from fnosweep.data import generation
+from fnosweep.data.generation import DataFieldError
 from fnosweep.data.io import load_split, read_sidecar, split_path, write_split
 from fnosweep.errors import DataError
 
+if TYPE_CHECKING:
+    import torch
+
 PROBLEMS = ("darcy", "navier-stokes", "files")
+_T = TypeVar("_T")
 Progress = Callable[[int, int], None]
 
 
 class DataSpecLike(Protocol):
-    """The attributes of the spec's `data` section that this module reads."""
+    """The attributes of the spec's `data` section that this module reads (read-only,
+    so that frozen dataclasses such as the spec's DataSpec and DataRequest fit)."""
 
-    problem: str
-    root: str
-    name: str
-    resolution: int
-    test_resolutions: tuple[int, ...]
-    n_train: int
-    n_test: int
-    seed: int
-    viscosity: float
-    t_final: float
-    dt: float
+    @property
+    def problem(self) -> str: ...
+    @property
+    def root(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def resolution(self) -> int: ...
+    @property
+    def test_resolutions(self) -> tuple[int, ...]: ...
+    @property
+    def n_train(self) -> int: ...
+    @property
+    def n_test(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def viscosity(self) -> float: ...
+    @property
+    def t_final(self) -> float: ...
+    @property
+    def dt(self) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +70,14 @@ class DatasetFiles:
 
     train: Path
     tests: Mapping[int, Path]
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    """A dataset's tensors, (x, y) channel-first as `load_split` returns them."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    tests: Mapping[int, tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +95,8 @@ class DataRequest:
     viscosity: float = 1e-3
     t_final: float = 1.0
     dt: float = 1e-3
+    t0: float = 0.0
+    """Navier–Stokes only: spin-up time before the input snapshot, x = w(t0), y = w(t0 + t_final)."""
     time_steps: int | None = None
     """Navier–Stokes only: K snapshots up to t_final as the target instead of one."""
     device: str = "cpu"
@@ -89,6 +123,7 @@ class DataRequest:
             viscosity=getattr(data, "viscosity", 1e-3),
             t_final=getattr(data, "t_final", 1.0),
             dt=getattr(data, "dt", 1e-3),
+            t0=getattr(data, "t0", 0.0),
             time_steps=getattr(data, "time_steps", None),
             device=getattr(data, "device", "cpu"),
         )
@@ -103,41 +138,78 @@ class DataRequest:
 def ensure_dataset(data: DataSpecLike, *, progress: Progress | None = None) -> DatasetFiles:
     """Generate the spec's dataset on first use, reuse it when its sidecars match the
     spec, regenerate what does not match; for problem "files", check the user's files."""
-    request = data if isinstance(data, DataRequest) else DataRequest.from_spec(data)
-    return prepare(request, overwrite=True, progress=progress)
+    return prepare(_request(data), overwrite=True, progress=progress)
+
+
+def load_dataset(data: DataSpecLike, *, progress: Progress | None = None) -> LoadedDataset:
+    """`ensure_dataset`, then load every split while still holding the dataset's lock,
+    so that no other request for the same file names can replace them in between."""
+    request = _request(data)
+
+    def load(files: DatasetFiles) -> LoadedDataset:
+        return LoadedDataset(train=load_split(files.train), tests={r: load_split(p) for r, p in files.tests.items()})
+
+    return _prepared(request, overwrite=True, progress=progress, then=load)
+
+
+def check_data(data: DataSpecLike, *, files: bool = True) -> None:
+    """Every check of a data spec that writes nothing: the fields, for navier-stokes the
+    CFL estimate, for "files" the user's files (unless `files` is False: the spec parser
+    leaves them to the driver, since a spec submitted to a cluster names files that may be
+    there only). Raises DataError; a `DataFieldError` names the field at fault."""
+    request = _request(data)
+    if request.problem == "files":
+        if files:
+            check_user_files(request, request.files())
+    else:
+        generation.precheck(request)
 
 
 def prepare(request: DataRequest, *, overwrite: bool, progress: Progress | None = None) -> DatasetFiles:
     """Bring `request.root` up to date. With overwrite=False, files made with other
     parameters are refused (DataError) instead of replaced. Returns the file paths."""
+    return _prepared(request, overwrite=overwrite, progress=progress, then=lambda files: files)
+
+
+def _request(data: DataSpecLike) -> DataRequest:
+    return data if isinstance(data, DataRequest) else DataRequest.from_spec(data)
+
+
+def _prepared(
+    request: DataRequest, *, overwrite: bool, progress: Progress | None, then: Callable[[DatasetFiles], _T]
+) -> _T:
+    """`prepare`, then `then(files)` before the lock is released."""
     files = request.files()
+    check_data(request)  # e.g. an unstable dt: refuse before anything is written
     if request.problem == "files":
-        check_user_files(request, files)
-        return files
-    generation.precheck(request)  # e.g. an unstable dt: refuse before anything is written
+        return then(files)  # the user's files: nothing here writes them
     root = _writable_dir(Path(request.root))
     with _lock(root / f".{request.name}.lock"):
-        plan = _stale(request, files)
-        if not plan:
-            return files
-        existing = [p for split in plan.values() for p in split.values() if p.exists()]
-        if existing and not overwrite:
-            raise DataError(f"{existing[0]} exists with other generation parameters; pass --overwrite to replace it")
-        total = sum(request.n_train if s == "train" else request.n_test for s in plan)
-        offset = 0
-        for split, paths in plan.items():
-            n = request.n_train if split == "train" else request.n_test
+        _generate_stale(request, files, overwrite=overwrite, progress=progress)
+        return then(files)
 
-            def report(done: int, _n: int, offset: int = offset) -> None:
-                if progress is not None:
-                    progress(offset + done, total)
 
-            data = generation.generate(request, split, sorted(paths), progress=report)
-            for res, path in paths.items():
-                x, y = data[res]
-                write_split(path, x, y, generation.params(request, split, res))
-            offset += n
-    return files
+def _generate_stale(request: DataRequest, files: DatasetFiles, *, overwrite: bool, progress: Progress | None) -> None:
+    plan = _stale(request, files)
+    if not plan:
+        return
+    existing = [p for split in plan.values() for p in split.values() if p.exists()]
+    if existing and not overwrite:
+        raise DataError(f"{existing[0]} exists with other generation parameters; pass --overwrite to replace it")
+    total = sum(request.n_train if s == "train" else request.n_test for s in plan)
+    offset = 0
+    for split, paths in plan.items():
+        n = request.n_train if split == "train" else request.n_test
+
+        def report(done: int, _n: int, offset: int = offset) -> None:
+            if progress is not None:
+                progress(offset + done, total)
+
+        data = generation.generate(request, split, sorted(paths), progress=report)
+        for res, path in paths.items():
+            x, y = data[res]
+            write_split(path, x, y, generation.params(request, split, res))
+        offset += n
 
 
 def _stale(request: DataRequest, files: DatasetFiles) -> dict[str, dict[int, Path]]:
@@ -156,16 +228,20 @@ def _stale(request: DataRequest, files: DatasetFiles) -> dict[str, dict[int, Pat
 def check_user_files(request: DataRequest, files: DatasetFiles) -> None:
     """Problem "files": each split exists, loads safely, has x and y on the expected
     grid and at least as many samples as the spec asks for."""
-    wanted = [(files.train, request.resolution, request.n_train)]
-    wanted += [(p, r, request.n_test) for r, p in files.tests.items()]
-    for path, res, n in wanted:
-        x, y = load_split(path)
+    wanted = [(files.train, request.resolution, request.n_train, "resolution", "n_train")]
+    wanted += [(p, r, request.n_test, "test_resolutions", "n_test") for r, p in files.tests.items()]
+    for path, res, n, res_key, n_key in wanted:
+        try:
+            x, y = load_split(path)
+        except DataError as e:  # missing, unreadable, no x and y: the file under root is at fault
+            raise DataFieldError(str(e), "root") from e
         if tuple(x.shape[-2:]) != (res, res) or tuple(y.shape[-2:]) != (res, res):
-            raise DataError(
-                f"{path}: expected fields on a {res}×{res} grid, but got x {tuple(x.shape)} and y {tuple(y.shape)}"
+            raise DataFieldError(
+                f"{path}: expected fields on a {res}×{res} grid, but got x {tuple(x.shape)} and y {tuple(y.shape)}",
+                res_key,
             )
         if x.shape[0] < n:
-            raise DataError(f"{path}: expected at least {n} samples, but the file has {x.shape[0]}")
+            raise DataFieldError(f"{path}: expected at least {n} samples, but the file has {x.shape[0]}", n_key)
 
 
 def _writable_dir(root: Path) -> Path:

@@ -22,6 +22,15 @@ _SPLITS = {"train": 0, "test": 1}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+class DataFieldError(DataError):
+    """A DataError caused by one field of the data section (`field`, e.g. "dt"), so that
+    the spec parser can name that key and its line."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def split_seed(seed: int, split: str) -> int:
     """Independent streams for the train and test splits of one seed (NumPy's
     SeedSequence spawning): the two splits never share a random draw."""
@@ -37,21 +46,25 @@ def validate(request: DataRequest) -> None:
 
     if request.problem not in PROBLEMS:
         choices = ", ".join(PROBLEMS)
-        raise DataError(f"data.problem must be one of {choices}, but got {request.problem!r}")
+        raise DataFieldError(f"data.problem must be one of {choices}, but got {request.problem!r}", "problem")
     if not _NAME.match(request.name):
-        raise DataError(f"data.name must be a plain file prefix (letters, digits, ._-), not {request.name!r}")
+        raise DataFieldError(
+            f"data.name must be a plain file prefix (letters, digits, ._-), not {request.name!r}", "name"
+        )
     for key in ("n_train", "n_test"):
         if getattr(request, key) < 1:
-            raise DataError(f"data.{key} must be at least 1, but got {getattr(request, key)}")
+            raise DataFieldError(f"data.{key} must be at least 1, but got {getattr(request, key)}", key)
     even = request.problem == "navier-stokes"  # FFT grid with a Nyquist mode
     for res in request.resolutions:
         if res < 4 or (even and res % 2):
             need = "even and at least 4" if even else "at least 4"
-            raise DataError(f"data resolution must be {need}, but got {res}")
+            key = "resolution" if res == request.resolution else "test_resolutions"
+            raise DataFieldError(f"data resolution must be {need}, but got {res}", key)
     if request.problem == "navier-stokes":
-        from fnosweep.data.navier_stokes import check_arguments
+        from fnosweep.data.navier_stokes import check_arguments, check_spin_up
 
         check_arguments(request.viscosity, request.t_final, request.dt, request.time_steps)
+        check_spin_up(request.t0, request.dt)
         _check_device(request.device)
 
 
@@ -77,7 +90,7 @@ def precheck(request: DataRequest) -> None:
             check_cfl_estimate(
                 seed=split_seed(request.seed, split),
                 resolutions=_resolutions(request, split),
-                t_final=request.t_final,
+                t_final=request.t0 + request.t_final,  # the flow's speed grows with time
                 dt=request.dt,
             )
 
@@ -110,21 +123,26 @@ def params(request: DataRequest, split: str, resolution: int) -> dict[str, Any]:
 
     grids = simulation_grids(_resolutions(request, split))
     simulated_on = next(g for g, served in grids.items() if resolution in served)
-    return common | {
-        "viscosity": request.viscosity,
-        "t_final": request.t_final,
-        "dt": request.dt,
-        "time_steps": request.time_steps,
-        "simulated_resolution": simulated_on,
-        "grf": {
-            "alpha": grf.NS_ALPHA,
-            "tau": grf.NS_TAU,
-            "scale": grf.NS_SCALE,
-            "modes": grf.NS_MODES,
-        },
-        "forcing_amplitude": FORCING_AMPLITUDE,
-        "scheme": "pseudo-spectral-2/3-cn-ab2-float32",
-    }
+    spin_up = {"t0": request.t0} if request.t0 else {}  # t0 = 0: the sidecars of before stay valid
+    return (
+        common
+        | spin_up
+        | {
+            "viscosity": request.viscosity,
+            "t_final": request.t_final,
+            "dt": request.dt,
+            "time_steps": request.time_steps,
+            "simulated_resolution": simulated_on,
+            "grf": {
+                "alpha": grf.NS_ALPHA,
+                "tau": grf.NS_TAU,
+                "scale": grf.NS_SCALE,
+                "modes": grf.NS_MODES,
+            },
+            "forcing_amplitude": FORCING_AMPLITUDE,
+            "scheme": "pseudo-spectral-2/3-cn-ab2-float32",
+        }
+    )
 
 
 def generate(
@@ -155,6 +173,7 @@ def generate(
         t_final=request.t_final,
         dt=request.dt,
         time_steps=request.time_steps,
+        t0=request.t0,
         device=request.device,
         progress=progress,
     )

@@ -1,4 +1,5 @@
-"""Forced 2-D Navier–Stokes data, as in the FNO paper: x = w(0), y = w(T).
+"""Forced 2-D Navier–Stokes data, as in the FNO paper: x = w(t0), y = w(t0 + T) (t0 = 0
+in the paper; a spin-up t0 > 0 starts from a developed, forced flow instead).
 
     w(·, 0) ~ N(0, 7^{3/2}(−Δ + 49I)^−2.5),   f = 0.1 (sin 2π(x+y) + cos 2π(x+y)),
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fnosweep.data.generation import DataFieldError
 from fnosweep.data.grf import NS_MODES, fourier_noise_to_rfft, sample_fourier_noise
 from fnosweep.data.spectral import (
     CFL_LIMIT,
@@ -47,6 +49,7 @@ def generate_navier_stokes(
     t_final: float,
     dt: float,
     time_steps: int | None = None,
+    t0: float = 0.0,
     resolutions: Sequence[int] = (),
     device: str = "cpu",
     dtype: str = "float32",
@@ -54,8 +57,9 @@ def generate_navier_stokes(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-    """n forced Navier–Stokes samples: x = w(t=0), y = w(t_final), or with
-    `time_steps=K` the K snapshots w(j·t_final/K), j = 1..K.
+    """n forced Navier–Stokes samples: x = w(t0), y = w(t0 + t_final), or with
+    `time_steps=K` the K snapshots w(t0 + j·t_final/K), j = 1..K. The spin-up to t0
+    is t0/dt steps of the same solver (t0 = 0, the default: x is the initial field).
 
     Simulated once on the finest of {resolution, *resolutions}; each coarser grid
     that divides it is a point subsample (x_i = i/N lies on the fine grid); any other
@@ -72,7 +76,8 @@ def generate_navier_stokes(
         if r < 4 or r % 2:
             raise DataError(f"Navier–Stokes: resolution must be even and at least 4, but got {r}")
     steps, record_every = check_arguments(viscosity, t_final, dt, time_steps)
-    check_cfl_estimate(seed=seed, resolutions=all_res, t_final=t_final, dt=dt)
+    spin_up = check_spin_up(t0, dt)
+    check_cfl_estimate(seed=seed, resolutions=all_res, t_final=t0 + t_final, dt=dt)
     on_cpu = torch.device(device).type == "cpu"
     # CPU: batches of 16 stay in cache; GPU: one large batch keeps the device busy.
     batch_size = batch_size or (16 if on_cpu else min(n, 1024))
@@ -85,6 +90,8 @@ def generate_navier_stokes(
             w0_hat = torch.from_numpy(fourier_noise_to_rfft(noise, grid, keep=grid // 3))
             w0 = torch.fft.irfft2(w0_hat, s=(grid, grid)).to(device=device, dtype=torch_dtype)
             f = torch.from_numpy(forcing(grid)).to(device=device, dtype=torch_dtype)
+            if spin_up:  # the input snapshot is w(t0); the target run starts from it
+                w0 = simulate(w0, viscosity=viscosity, dt=dt, steps=spin_up, record_every=spin_up, force=f)[:, -1]
             w = simulate(w0, viscosity=viscosity, dt=dt, steps=steps, record_every=record_every, force=f)
             w0, w = w0.float().cpu(), w.float().cpu()
             for r in targets:
@@ -125,19 +132,31 @@ def _cpu_count() -> int:
 def check_arguments(viscosity: float, t_final: float, dt: float, time_steps: int | None) -> tuple[int, int]:
     """Validate the time-stepping arguments; returns (steps, steps between records)."""
     if not all(math.isfinite(v) and v > 0 for v in (viscosity, t_final, dt)):
-        raise DataError(
+        raise DataFieldError(
             "Navier–Stokes: viscosity, t_final and dt must be positive, but got "
-            f"viscosity={viscosity:g}, t_final={t_final:g}, dt={dt:g}"
+            f"viscosity={viscosity:g}, t_final={t_final:g}, dt={dt:g}",
+            "dt",
         )
     steps = round(t_final / dt)
     if steps < 1 or abs(steps * dt - t_final) > 1e-9 * max(t_final, 1.0):
-        raise DataError(f"Navier–Stokes: t_final={t_final:g} must be a multiple of dt={dt:g}")
+        raise DataFieldError(f"Navier–Stokes: t_final={t_final:g} must be a multiple of dt={dt:g}", "dt")
     k = 1 if time_steps is None else time_steps
     if k < 1 or steps % k:
-        raise DataError(
-            f"Navier–Stokes: time_steps={time_steps} must be at least 1 and divide the {steps} steps of t_final/dt"
+        raise DataFieldError(
+            f"Navier–Stokes: time_steps={time_steps} must be at least 1 and divide the {steps} steps of t_final/dt",
+            "time_steps",
         )
     return steps, steps // k
+
+
+def check_spin_up(t0: float, dt: float) -> int:
+    """Validate the spin-up time t0 (>= 0, a multiple of dt); returns its steps."""
+    if not (math.isfinite(t0) and t0 >= 0):
+        raise DataFieldError(f"Navier–Stokes: t0 must be >= 0, but got t0={t0:g}", "t0")
+    steps = round(t0 / dt)
+    if abs(steps * dt - t0) > 1e-9 * max(t0, 1.0):
+        raise DataFieldError(f"Navier–Stokes: t0={t0:g} must be a multiple of dt={dt:g}", "t0")
+    return steps
 
 
 def simulation_grids(all_res: Sequence[int]) -> dict[int, list[int]]:
@@ -158,8 +177,9 @@ def check_cfl_estimate(*, seed: int, resolutions: Sequence[int], t_final: float,
         speed = velocity_bound(w0_hat, forcing(grid), t_final)
         cfl = dt * grid * speed
         if cfl > CFL_LIMIT:
-            raise DataError(
+            raise DataFieldError(
                 f"Navier–Stokes: dt={dt:g} is unstable at resolution {grid}: estimated CFL "
                 f"number dt·N·max(|u|+|v|) = {cfl:.3g} > {CFL_LIMIT} by t={t_final:g}; "
-                f"use dt ≤ {CFL_LIMIT / (grid * speed):.3g}"
+                f"use dt ≤ {CFL_LIMIT / (grid * speed):.3g}",
+                "dt",
             )

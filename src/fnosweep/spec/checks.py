@@ -192,7 +192,7 @@ DATA_FIELDS: dict[str, Check] = {
     "problem": choice(*PROBLEMS), "root": string(r".+", "a directory"), "name": NAME,
     "resolution": _RESOLUTION, "test_resolutions": list_of(_RESOLUTION),
     "n_train": integer(ge=1), "n_test": integer(ge=1), "seed": integer(ge=0),
-    "viscosity": real(gt=0), "t_final": real(gt=0), "dt": real(gt=0),
+    "viscosity": real(gt=0), "t_final": real(gt=0), "dt": real(gt=0), "t0": real(ge=0),
     "normalize_output": BOOL,
 }
 MODEL_FIELDS: dict[str, Check] = {

@@ -88,6 +88,9 @@ class DataSpec:
     """Navier–Stokes time step (navier-stokes only). 1e-2 is stable at 64x64 for
     viscosity 1e-3 and its time error (3e-7 relative) is below float32 rounding;
     finer grids need a smaller step (the generator refuses an unstable one)."""
+    t0: float = 0.0
+    """Navier–Stokes spin-up time before the input snapshot (navier-stokes only): x =
+    w(t0), y = w(t0 + t_final); a multiple of dt. 0 (the FNO paper's setup): x = w(0)."""
     normalize_output: bool = True
     """Whether targets are normalised with training statistics."""
 

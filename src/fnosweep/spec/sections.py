@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from fnosweep.diagnose.thresholds import VERDICTS, Thresholds
+from fnosweep.diagnose.thresholds import VERDICTS, ThresholdError, Thresholds
 from fnosweep.spec._yaml import Locator
 from fnosweep.spec.checks import (
     DATA_FIELDS,
@@ -32,6 +32,7 @@ from fnosweep.spec.schema import (
     ModelSpec,
     ResourcesSpec,
     SchedulerSpec,
+    SearchParam,
     StabilitySpec,
     SweepSpec,
     TrainingSpec,
@@ -64,6 +65,7 @@ def parse_sections(doc: Any, ctx: ParseContext) -> SweepSpec:
     training = _parse_training(ctx, top.get("training"))
     study = parse_study(ctx, top["study"], data)
     search = parse_search(ctx, top.get("search"), data)
+    _check_data(ctx, data, search)
     stability = _parse_stability(ctx, top.get("stability"))
     execution = _parse_execution(ctx, top.get("execution"))
     return SweepSpec(study=study, data=data, model=model, training=training, search=search,
@@ -89,6 +91,48 @@ def _parse_data(ctx: ParseContext, raw: Any) -> DataSpec:
     if spec.dt > spec.t_final:
         raise ctx.fail(("data", "dt"), f"must be <= t_final ({spec.t_final:g})", spec.dt)
     return spec
+
+
+def _check_data(ctx: ParseContext, data: DataSpec, search: tuple[SearchParam, ...]) -> None:
+    """The data checks a trial runs before it writes (`fnosweep.data.check_data`: the
+    CFL estimate, even Navier–Stokes grids, t_final a multiple of dt), run here so that a
+    bad spec is refused before a study database is written. A user's own files are
+    checked by the driver where it runs (they may exist only on the cluster a spec is
+    submitted to).
+
+    They run on the base data and on each value a searched data field can take that
+    can be listed: every categorical choice; an int range's low, low + step (its other
+    parity) and high; a float range's low and high. Values strictly inside a float
+    range, and combinations of several searched data fields, are checked per trial.
+    """
+    from fnosweep.data.dataset import check_data  # numpy only
+    from fnosweep.errors import DataError
+
+    candidates: list[tuple[tuple[str, ...] | None, DataSpec]] = [(None, data)]
+    for param in search:
+        if param.key.startswith("data."):
+            name = param.key.removeprefix("data.")
+            for sub, value in _listed_values(param):
+                candidates.append((("search", param.key, *sub), dataclasses.replace(data, **{name: value})))
+    for where, candidate in candidates:
+        try:
+            check_data(candidate, files=False)
+        except DataError as e:
+            field = getattr(e, "field", None)  # the base data: point at the field at fault
+            base = ("data", field) if field in DATA_FIELDS else ("data",)
+            raise ctx.fail(base if where is None else where, str(e)) from None
+
+
+def _listed_values(param: SearchParam) -> list[tuple[tuple[str, ...], Any]]:
+    """(key path under the parameter, value) of the values `_check_data` tries."""
+    if param.type == "categorical":
+        return [(("choices", f"[{i}]"), v) for i, v in enumerate(param.choices or ())]
+    values: list[tuple[tuple[str, ...], Any]] = [(("low",), param.low), (("high",), param.high)]
+    if param.type == "int" and param.step and param.low is not None and param.high is not None:
+        second = param.low + param.step
+        if second < param.high:
+            values.insert(1, (("step",), second))
+    return values
 
 
 def _parse_model(ctx: ParseContext, raw: Any, data: DataSpec) -> ModelSpec:
@@ -136,6 +180,8 @@ def _parse_stability(ctx: ParseContext, raw: Any) -> StabilitySpec:
         raise ctx.fail(("stability", "prune_on"), "lists a verdict twice", list(prune_on))
     try:
         thresholds = Thresholds(**ctx.fields(raw, ("stability",), numbers))
-    except (TypeError, ValueError) as e:  # a __post_init__ of Thresholds may refuse a value
+    except ThresholdError as e:  # Thresholds.__post_init__ refuses a value out of its range
+        raise ctx.fail(("stability", e.name), e.what, e.value) from None
+    except (TypeError, ValueError) as e:
         raise ctx.fail(("stability",), f"thresholds refused: {e}") from None
     return StabilitySpec(prune_on=prune_on, thresholds=thresholds)

@@ -50,6 +50,8 @@ def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
     if spec.data.problem != "navier-stokes":
         for key in NS_ONLY:
             del data[key]
+    elif not spec.data.t0:
+        del data["t0"]  # the default: specs (and stored studies) from before t0 read the same
     training = {f.name: getattr(spec.training, f.name) for f in dataclasses.fields(spec.training)}
     training["scheduler"] = dataclasses.asdict(spec.training.scheduler)
     execution = dataclasses.asdict(spec.execution)

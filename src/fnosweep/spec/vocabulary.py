@@ -53,5 +53,5 @@ PRUNERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 SECTIONS = ("study", "data", "model", "training", "search", "stability", "execution")
 """Top-level keys of a spec, in the order messages list them."""
 
-NS_ONLY = ("viscosity", "t_final", "dt")
+NS_ONLY = ("viscosity", "t_final", "dt", "t0")
 """Data fields only the navier-stokes problem uses (refused, and not written, elsewhere)."""
