@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from fnosweep.diagnose import diagnose, prune_decision, render_trial
-from fnosweep.errors import SpecError, StoreError
+from fnosweep.errors import DataError, SpecError, StoreError
 from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
 from fnosweep.resume import space_diff, spec_changes
@@ -103,6 +103,8 @@ class Driver:
     def _open(self) -> None:
         """Take the driver lock first: a refused driver writes nothing to the study."""
         spec = self.spec
+        if spec.data.problem == "files":
+            self._check_user_files()
         self.store = Store.open(spec.study.storage)
         record = {"fingerprint": fingerprint(spec), "space": space_summary(spec), "spec": spec.to_dict()}
         holder = self.store.acquire_driver(spec.study.name, stale_after_s=STALE_AFTER_S, record=record)
@@ -118,6 +120,18 @@ class Driver:
             with contextlib.suppress(StoreError):
                 self.store.release_driver(spec.study.name)
             raise
+
+    def _check_user_files(self) -> None:
+        """A user's own data files, checked where the sweep runs and before anything is
+        written (the spec parser leaves them here: a spec submitted to a cluster names files
+        that may exist only there)."""
+        from fnosweep.data import check_data
+
+        try:
+            check_data(self.spec.data)
+        except DataError as e:
+            field = getattr(e, "field", None) or "root"
+            raise SpecError(f"{self.spec.source}: data -> {field}: {e}") from None
 
     def _open_study(self) -> None:
         spec = self.spec
