@@ -4,6 +4,9 @@ Diverged: any non-finite loss, gradient or eval value; or a finite training loss
 `diverge_loss_factor` times above its best. A cosine warm restart or a step-up of the lr
 bumps the loss too, but right after the lr jumped, and the loss comes back within
 `restart_recover_epochs`: that is reported as a note (``lr_restart``), not a problem.
+Non-finite steps that the monitor's guard skipped (`skip_nonfinite`), in an epoch that
+stayed finite, are a warning (``nonfinite_skipped``): the bad batches never reached the
+weights.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from fnosweep.diagnose import fmt
 from fnosweep.diagnose.context import Context, Result
 from fnosweep.diagnose.findings import Finding
-from fnosweep.diagnose.series import nonfinite_epochs
+from fnosweep.diagnose.series import guarded_epochs, nonfinite_epochs
 
 
 def lr_jumps(ctx: Context) -> list[tuple[int, float, float]]:
@@ -29,12 +32,13 @@ def diverged_rule(ctx: Context) -> Result:
     bad = nonfinite_epochs(ctx.history)
     if bad:
         return [_nonfinite(ctx, bad)], missing
+    guarded = _guarded(ctx)
     if ctx.loss is None:
-        return [], missing + ["divergence of the loss: the history has no train_loss"]
+        return guarded, missing + ["divergence of the loss: the history has no train_loss"]
     absurd = _absurd_loss(ctx)
     if absurd is not None:
         return [absurd], missing
-    findings = _restarts(ctx)
+    findings = guarded + _restarts(ctx)
     blowup = _blowup(ctx)
     if blowup is not None:
         findings.append(blowup)
@@ -51,6 +55,24 @@ def _nonfinite(ctx: Context, bad: list[tuple[int, str]]) -> Finding:
         evidence += f"; non-finite again in {len(bad) - 1} later epoch(s)"
     return Finding("diverged", "problem", epoch, evidence + ".", _action(ctx, 10),
                    {"epoch": epoch, "nonfinite_epochs": len(bad)})
+
+
+def _guarded(ctx: Context) -> list[Finding]:
+    epochs = guarded_epochs(ctx.history)
+    if not epochs:
+        return []
+    skipped = sum(n for _, n, _ in epochs)
+    steps = sum(s or 0 for _, _, s in epochs)
+    share = f" ({fmt.pct(skipped / steps, signed=False)} of their {steps:,} steps)" if steps else ""
+    evidence = (f"{skipped:,} step(s) with a non-finite loss or gradient skipped by the guard in "
+                f"{len(epochs)} epoch(s), {fmt.epochs(epochs[0][0], epochs[-1][0])}{share}; "
+                "every recorded value stayed finite")
+    lr = ctx.lr_value()
+    action = ("the guard kept those batches out of the weights; if it keeps firing, look for bad "
+              "samples (NaN or huge values in the data) before " +
+              (f"lowering lr {fmt.sci(lr)}" if lr else "lowering the lr"))
+    return [Finding("nonfinite_skipped", "warning", epochs[0][0], evidence + ".", action + ".",
+                    {"skipped_steps": skipped, "steps": steps or None, "epochs": len(epochs)})]
 
 
 def _action(ctx: Context, by: float) -> str:

@@ -21,6 +21,7 @@ FINDING_CODES: Mapping[str, str] = {
     "gradient_growth": "gradient norm rising steadily while clipping still holds it",
     "heavy_clipping": "clipping rescales most steps without a growing norm",
     "lr_restart": "the learning rate jumped up and the loss bump is the schedule's",
+    "nonfinite_skipped": "non-finite steps that the guard kept out of the weights, the epoch finite",
     "converged": "the loss fell and is now flat, with eval at or below the target",
     "time_to_target": "fit of the eval curve: epochs until the target",
 }

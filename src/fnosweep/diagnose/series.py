@@ -130,13 +130,30 @@ def nonfinite_epochs(history: History) -> list[tuple[int, str]]:
     return out
 
 
+def guarded_epochs(history: History) -> list[tuple[int, int, int | None]]:
+    """(epoch, steps skipped, steps) of the epochs whose non-finite steps the guard skipped
+    and that stayed finite otherwise: a bad batch was kept out of the weights, not divergence."""
+    return [(e.epoch, e.skipped_steps or 0, e.steps) for e in history.epochs if _guarded(e)]
+
+
+def _guarded(e: EpochRecord) -> bool:
+    skipped = e.skipped_steps or 0
+    return skipped > 0 and skipped >= (e.nonfinite_steps or 0) and not _nonfinite_value(e)
+
+
 def _nonfinite_in(e: EpochRecord) -> str:
+    if _guarded(e):
+        return ""
     counts = [(e.nonfinite_steps, "steps with a non-finite loss or gradient"),
               (e.nonfinite_loss_steps, "steps with a non-finite loss"),
               (e.skipped_steps, "steps skipped by the non-finite guard")]
     for n, text in counts:
         if n:
             return f"{n:,} {text}" + (f" of {e.steps:,}" if e.steps else "")
+    return _nonfinite_value(e)
+
+
+def _nonfinite_value(e: EpochRecord) -> str:
     values = [("train loss", e.train_loss), ("train_err", e.train_err)]
     values += [(f"gradient norm {k}", v) for k, v in e.grad_norm.items()]
     values += [(f"eval {k}", v) for k, v in e.eval.items()]
