@@ -72,6 +72,13 @@ ROWS = [
      "exploding_gradients", {"exploding_gradients"}, set()),
     ("heavy_clipping_no_growth", make(FALL, lr=1e-3, gmed=2.0, clip=0.9, clip_threshold=1.0),
      "healthy", {"heavy_clipping"}, {"exploding_gradients"}),
+    # a fresh model's first step is small (0.28); the norm jumps within epoch 0 and then holds
+    # flat under the clip while eval wobbles: heavy clipping, not explosion (a Darcy sweep's
+    # best trial, lr 0.12, looked like this and was pruned until the epoch norm had to grow)
+    ("jump_in_epoch_0_then_flat", make([2.0, 0.6, 0.55, 0.3, 0.7], eval=[2.03, 0.54, 0.50, 0.24, 0.72],
+                                      gmed=[22.2, 36.4, 27.7, 22.7, 33.9], clip=1.0, first=0.28, lr=0.12,
+                                      clip_threshold=1.0),
+     "healthy", {"heavy_clipping"}, {"exploding_gradients"}),
     # eval worsening while train improves vs both stalling
     ("overfitting", make(FALL, eval=OVERFIT_EVAL, **CALM, weight_decay=1e-4), "overfitting",
      {"overfitting"}, {"plateau"}),

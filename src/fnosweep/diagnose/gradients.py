@@ -4,7 +4,9 @@ Growth is the last epoch's pre-clip norm against a reference: the first step's n
 the monitor recorded it (seed 000: 0.078), else the smallest earlier epoch value. Growth
 alone is not explosion: a norm that rises while training speeds up (seed 001, 29x) is held
 by clipping; explosion is growth by an order of magnitude *and* clipping on most steps for
-`explode_min_epochs` epochs in a row.
+`explode_min_epochs` epochs in a row *and* the epoch norm still growing
+(`explode_epoch_growth`: a norm that jumped within a fresh model's first epoch and then
+stayed flat is heavy clipping), in a run that stopped improving.
 """
 
 from __future__ import annotations
@@ -63,7 +65,15 @@ def is_explosion(ctx: Context, gr: Growth) -> bool:
     if ctx.clip is None:  # nothing confirms clipping gave up: ask for two orders of magnitude
         return gr.factor >= th.explode_growth_unclipped and _rising(ctx)
     streak = clipped_streak(ctx.clip, th.explode_clip_fraction)
-    return gr.factor >= th.explode_growth and streak >= th.explode_min_epochs and not still_learning(ctx)
+    return (gr.factor >= th.explode_growth and streak >= th.explode_min_epochs
+            and epoch_growth(ctx) >= th.explode_epoch_growth and not still_learning(ctx))
+
+
+def epoch_growth(ctx: Context) -> float:
+    """The last epoch's norm over the lowest earlier epoch's (1.0 with one epoch)."""
+    g = ctx.grad
+    earlier = [v for _, v in g.points[:-1] if v > 0] if g else []
+    return g.points[-1][1] / min(earlier) if g and earlier else 1.0
 
 
 def still_learning(ctx: Context) -> bool:
