@@ -139,6 +139,7 @@ def main() -> None:
                     print(f"     {mode}: pruned the unpruned best, trial {base.best_trial}: "
                           f"{by_mode[mode].reasons[base.best_trial][:160]}")  # fmt: skip
         summarize(runs, a.seeds)
+        replay_section(workdir, runs, a.seeds)
 
 
 def summarize(runs: list[Run], seeds: list[int]) -> None:
@@ -157,6 +158,55 @@ def summarize(runs: list[Run], seeds: list[int]) -> None:
     stab = [r for r in runs if r.mode == "median+stability"]
     ok = [r.epochs <= 0.40 * base[r.seed].epochs and _within(r.best, base[r.seed].best, 2.0) for r in stab]
     print(f"goal (median+stability: epochs <= 40 % of none, best L2 within 2 %): met in {sum(ok)} of {len(ok)} seeds")
+
+
+def unpruned_histories(workdir: Path, seed: int) -> dict[int, Any]:
+    """The 'none' run's trials of one seed, as histories (the replay's input)."""
+    from fnosweep.history import History, RunInfo
+    from fnosweep.studies import open_study
+
+    name = f"eff_s{seed}_none"
+    ref = open_study(f"sqlite:///{workdir}/studies/{name}.db", name)
+    try:
+        runs = {r.number: r.run_info for r in ref.store.trials(name)}
+        return {n: History(runs.get(n) or RunInfo(), tuple(e)) for n, e in ref.store.epochs(name).items()}
+    finally:
+        ref.store.close()
+
+
+def replay_section(workdir: Path, runs: list[Run], seeds: list[int]) -> None:
+    """The live pruned runs replayed from the unpruned histories (a check of the replay), then
+    a grid of median-pruner settings with and without the stability rules."""
+    from pruning_replay import GRID, median, replay
+
+    from fnosweep.diagnose import Thresholds
+
+    th = Thresholds()
+    live = {(r.seed, r.mode): r for r in runs}
+    hist = {seed: unpruned_histories(workdir, seed) for seed in seeds}
+    base = {seed: live[(seed, "none")] for seed in seeds}
+    print("\nreplay of the live pruned runs from the unpruned histories (epochs, best L2):")
+    for seed in seeds:
+        for mode in MODES[1:]:
+            pr = PRUNERS[mode]
+            args = {k: v for k, v in pr["pruner"].items() if k != "type"}
+            got = replay(hist[seed], _common.METRIC, median(args["n_startup_trials"], args["n_warmup_steps"]),
+                         pr["prune_on"], th)  # fmt: skip
+            r = live[(seed, mode)]
+            same = got.epochs == r.epochs and _fmt(got.best) == _fmt(r.best)
+            print(f"  seed {seed} {mode:<17} live {r.epochs:>3} {_fmt(r.best)}  replay {got.epochs:>3} "
+                  f"{_fmt(got.best)}  {'same' if same else 'DIFFERENT'}")  # fmt: skip
+    print("\nreplayed median pruners (n_startup_trials/n_warmup_steps), epochs % of none and best L2 Δ % per seed:")
+    for startup, warmup in GRID:
+        for prune_on in ([], ["diverged", "exploding_gradients"]):
+            label = f"median {startup}/{warmup}" + (" + stability" if prune_on else "")
+            cells, met = [], 0
+            for seed in seeds:
+                got = replay(hist[seed], _common.METRIC, median(startup, warmup), prune_on, th)
+                share, delta = 100 * got.epochs / base[seed].epochs, _pct(got.best, base[seed].best)
+                met += share <= 40 and delta is not None and delta <= 2
+                cells.append(f"{share:5.1f}% {_delta(got.best, base[seed].best):>6}")
+            print(f"  {label:<26} " + " | ".join(cells) + f"   goal met in {met} of {len(seeds)}")
 
 
 def _pct(value: float | None, base: float | None) -> float | None:
