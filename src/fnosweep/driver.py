@@ -22,39 +22,29 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from fnosweep.diagnose import diagnose, prune_decision, render_trial
-from fnosweep.errors import DataError, SpecError, StoreError
+from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
+    RECOVERIES,
+    STALE_AFTER_S,
+    check_resume,
+    open_study,
+    recover_stale,
+    take_study,
+)
+from fnosweep.errors import StoreError
 from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
-from fnosweep.resume import space_diff, spec_changes
-from fnosweep.space import (
-    build_pruner,
-    build_sampler,
-    fingerprint,
-    space_summary,
-    suggest,
-    trial_config,
-)
+from fnosweep.space import suggest, trial_config
 from fnosweep.spec import SweepSpec, TrialConfig
-from fnosweep.store import Store, engine_kwargs, redact
 from fnosweep.store.values import DriverLock
-from fnosweep.sweep_result import Listener, Progress, SweepResult, TrialSummary
+from fnosweep.sweep_result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
 from fnosweep.view.dashboard import publish_study, publish_trial, trial_numbers
 
 HEARTBEAT_S = 5.0
 """How often the driver proves it is alive in the database."""
-STALE_AFTER_S = 30.0
-"""A driver silent this long is dead: its lock no longer blocks a new driver."""
 POLL_S = 0.5
 PUBLISH_EVERY = 10
 """Finished trials between refreshes of the dashboard's sweep note and figures (each reads
 every epoch of the study: seconds at 200 000 epochs)."""
-
-INTERRUPTED = "fnosweep:interrupted"
-"""User attribute of a trial the driver stopped (Ctrl-C, crash): its params are run again."""
-RECOVERIES = "fnosweep:recoveries"
-"""User attribute: how many times this trial's parameters were re-queued because their
-driver died with them RUNNING (carried to the re-queued trial, so it survives restarts);
-past `execution.retries` the trial is FAILed for good."""
 
 log = logging.getLogger(__name__)
 
@@ -101,95 +91,15 @@ class Driver:
     # -- setup -----------------------------------------------------------------------
 
     def _open(self) -> None:
-        """Take the driver lock first: a refused driver writes nothing to the study."""
-        spec = self.spec
-        if spec.data.problem == "files":
-            self._check_user_files()
-        self.store = Store.open(spec.study.storage)
-        record = {"fingerprint": fingerprint(spec), "space": space_summary(spec), "spec": spec.to_dict()}
-        holder = self.store.acquire_driver(spec.study.name, stale_after_s=STALE_AFTER_S, record=record)
-        if holder is not None:
-            raise StoreError(
-                f"study {spec.study.name!r} is being run by another driver (host {holder.host}, pid {holder.pid}, "
-                f"since {holder.since:%Y-%m-%d %H:%M:%S} UTC); stop it, or wait {STALE_AFTER_S:.0f} s after it died"
-            )
+        """Lock, study, spec check (see `driver_start`): a refused driver writes nothing."""
+        self.store = take_study(self.spec)
         try:
-            self._open_study()
-            self._check_space()
+            self.study = open_study(self.spec)
+            self.notes.extend(check_resume(self.spec, self.store, self.study))
         except BaseException:
             with contextlib.suppress(StoreError):
-                self.store.release_driver(spec.study.name)
+                self.store.release_driver(self.spec.study.name)
             raise
-
-    def _check_user_files(self) -> None:
-        """A user's own data files, checked where the sweep runs and before anything is
-        written (the spec parser leaves them here: a spec submitted to a cluster names files
-        that may exist only there)."""
-        from fnosweep.data import check_data
-
-        try:
-            check_data(self.spec.data)
-        except DataError as e:
-            field = getattr(e, "field", None) or "root"
-            raise SpecError(f"{self.spec.source}: data -> {field}: {e}") from None
-
-    def _open_study(self) -> None:
-        spec = self.spec
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        try:
-            storage = optuna.storages.RDBStorage(spec.study.storage, engine_kwargs=engine_kwargs(spec.study.storage))
-            self.study = optuna.create_study(
-                study_name=spec.study.name,
-                storage=storage,
-                direction=spec.study.direction,
-                sampler=build_sampler(spec),
-                pruner=build_pruner(spec),
-                load_if_exists=True,
-            )
-        except Exception as e:  # Optuna raises many kinds; none is expected here
-            raise StoreError(f"cannot open study {spec.study.name!r} at {redact(spec.study.storage)}: {e}") from None
-
-    def _check_space(self) -> None:
-        """Refuse a resume that would change what a trial is; say what else changed."""
-        spec, name = self.spec, self.spec.study.name
-        new_fp, new_space, new_spec = fingerprint(spec), space_summary(spec), spec.to_dict()
-        known, old_spec = self.store.study_meta(name), self.store.study_spec(name)
-        if known is not None and known[0] != new_fp:
-            changes = "; ".join(space_diff(known[1], new_space))
-            raise SpecError(
-                f"{spec.source}: the search space of study {name!r} changed ({changes}); "
-                "restore it to resume, or start a new study (--set study.name=...)"
-            )
-        if old_spec is not None:
-            defining, safe = spec_changes(old_spec, new_spec)
-            if defining:
-                raise SpecError(
-                    f"{spec.source}: study {name!r} ran with a different trial definition ({'; '.join(defining)}); "
-                    "restore it to resume, or start a new study (--set study.name=...)"
-                )
-            self.notes.extend(f"changed since the last run: {line}" for line in safe)
-        self.store.put_study(name, fingerprint=new_fp, space=new_space, spec=new_spec)
-        self.study.set_user_attr("fnosweep:fingerprint", new_fp)
-
-    def _recover_stale(self) -> None:
-        """Fail the RUNNING trials a dead driver left behind and run their params again,
-        at most `execution.retries` times per parameters: then the trial FAILs for good."""
-        retries = self.spec.execution.retries
-        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            # a trial asked from the queue but killed before suggesting holds its params here only
-            params = dict(t.params) or dict(t.system_attrs.get("fixed_params", {}))
-            count = int(t.user_attrs.get(RECOVERIES, 0)) + 1
-            stopped = "interrupted: its driver stopped before it finished"
-            if count > retries:
-                reason = f"{stopped}, {count} times; not re-queued again (execution.retries = {retries})"
-            else:
-                reason = f"{stopped}; parameters re-queued ({count} of at most {retries})"
-                self.study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
-            self.study._storage.set_trial_user_attr(t._trial_id, "reason", reason)
-            self.store.finish_trial(self.spec.study.name, t.number, state="FAIL", reason=reason)
-            self.study.tell(t.number, state=TrialState.FAIL)
-            if count <= retries:
-                self.study.enqueue_trial(params, user_attrs={RECOVERIES: count}, skip_if_exists=False)
 
     # -- the loop --------------------------------------------------------------------
 
@@ -197,7 +107,7 @@ class Driver:
         self._open()
         interrupted = False
         try:
-            self._recover_stale()
+            recover_stale(self.spec, self.store, self.study)
             self._executor = self._executor or make_executor(self.spec.execution)
             self._loop()
             self._publish_sweep()
@@ -474,44 +384,14 @@ class Driver:
     # -- reporting -------------------------------------------------------------------
 
     def _notify(self) -> None:
-        trials = self.study.get_trials(deepcopy=False)
-        count = {s: sum(1 for t in trials if t.state == s and not t.user_attrs.get(INTERRUPTED)) for s in TrialState}
-        best = _best(trials, self.spec.study.direction)
-        self._listener(
-            Progress(
-                n_trials=self.spec.study.n_trials,
-                complete=count[TrialState.COMPLETE],
-                pruned=count[TrialState.PRUNED],
-                failed=count[TrialState.FAIL],
-                running=tuple(
-                    (r.trial.number, len(r.epochs), r.config.training.epochs) for r in self._running.values()
-                ),
-                best_value=best.value if best else None,
-                best_trial=best.number if best else None,
-                last_event=self._last_event,
-            )
-        )
+        running = tuple((r.trial.number, len(r.epochs), r.config.training.epochs) for r in self._running.values())
+        self._listener(progress_of(self.study.get_trials(deepcopy=False), self.spec.study.n_trials,
+                                   self.spec.study.direction, running, self._last_event))  # fmt: skip
 
     def _summaries(self) -> list[TrialSummary]:
-        rows = {r.number: r for r in self.store.trials(self.spec.study.name)}
-        counts = {n: len(e) for n, e in self.store.epochs(self.spec.study.name).items()}
-        out = []
-        for t in self.study.get_trials(deepcopy=False):
-            if t.user_attrs.get(INTERRUPTED) or t.state in (TrialState.RUNNING, TrialState.WAITING):
-                continue
-            row = rows.get(t.number)
-            out.append(
-                TrialSummary(
-                    t.number,
-                    t.state.name,
-                    row.value if row else t.value,
-                    dict(t.params),
-                    counts.get(t.number, 0),
-                    row.verdict if row else None,
-                    row.reason if row else t.user_attrs.get("reason"),
-                )
-            )
-        return out
+        name = self.spec.study.name
+        counts = {n: len(e) for n, e in self.store.epochs(name).items()}
+        return summaries_of(self.study.get_trials(deepcopy=False), self.store.trials(name), counts)
 
 
 def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> SweepResult:
@@ -527,13 +407,6 @@ def _holder(lock: DriverLock | None) -> str:
 
 def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
-
-
-def _best(trials: list[optuna.trial.FrozenTrial], direction: str) -> optuna.trial.FrozenTrial | None:
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not done:
-        return None
-    return min(done, key=lambda t: t.value if direction == "minimize" else -t.value)  # type: ignore[operator]
 
 
 logging.getLogger("optuna").setLevel(logging.WARNING)

@@ -1,9 +1,11 @@
-"""What a sweep run tells its caller: live progress snapshots and the final result (values)."""
+"""What a sweep run tells its caller: live progress snapshots and the final result (values),
+built from the study's frozen trials by pure functions (no Optuna import: the display
+imports this module)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,3 +52,43 @@ class SweepResult:
 
 
 Listener = Callable[[Progress], None]
+
+
+INTERRUPTED = "fnosweep:interrupted"
+"""User attribute of a trial the driver stopped (Ctrl-C, crash): its params are run again."""
+
+
+def progress_of(trials: Sequence[Any], n_trials: int, direction: str, running: tuple[tuple[int, int, int], ...],
+                last_event: str | None) -> Progress:  # fmt: skip
+    """A snapshot from the study's trials (Optuna's FrozenTrial); interrupted ones do not count."""
+    count: dict[str, int] = {}
+    for t in trials:
+        if not t.user_attrs.get(INTERRUPTED):
+            count[t.state.name] = count.get(t.state.name, 0) + 1
+    best = best_trial(trials, direction)
+    return Progress(n_trials=n_trials, complete=count.get("COMPLETE", 0), pruned=count.get("PRUNED", 0),
+                    failed=count.get("FAIL", 0), running=running, best_value=best.value if best else None,
+                    best_trial=best.number if best else None, last_event=last_event)  # fmt: skip
+
+
+def summaries_of(trials: Sequence[Any], rows: Sequence[Any], epochs: Mapping[int, int]) -> list[TrialSummary]:
+    """One summary per finished trial: the store's row (value, verdict, reason) where it has one."""
+    by_number = {r.number: r for r in rows}
+    out = []
+    for t in trials:
+        if t.user_attrs.get(INTERRUPTED) or t.state.name in ("RUNNING", "WAITING"):
+            continue
+        row = by_number.get(t.number)
+        out.append(TrialSummary(
+            t.number, t.state.name, row.value if row else t.value, dict(t.params), epochs.get(t.number, 0),
+            row.verdict if row else None, row.reason if row else t.user_attrs.get("reason"),
+        ))  # fmt: skip
+    return out
+
+
+def best_trial(trials: Sequence[Any], direction: str) -> Any | None:
+    """The best COMPLETE trial with a value."""
+    done = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+    if not done:
+        return None
+    return min(done, key=lambda t: t.value if direction == "minimize" else -t.value)
