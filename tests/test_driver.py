@@ -169,3 +169,23 @@ def test_a_trial_over_its_timeout_is_cancelled_and_failed(tmp_path, monkeypatch)
     (trial,) = result.trials
     assert trial.state == "FAIL" and trial.reason == "timed out after 1 s (execution.trial_timeout_s)"
     assert 1 <= trial.epochs < 20
+
+
+def test_a_freed_slot_starts_its_next_trial_before_the_ended_one_is_told(tmp_path, monkeypatch):
+    """The bookkeeping of an ended trial (diagnosis, store, dashboard, tell) runs while the
+    next trial already trains; the budget still holds exactly."""
+    from fnosweep.driver import Driver
+
+    spec = tiny_spec(tmp_path, study__n_trials=4, training__epochs=2, execution__max_concurrent=1)
+    asked_when_told = {}
+    tell = Driver._tell
+
+    def spy(self, run, state, **kw):
+        asked_when_told[run.trial.number] = len(self.study.get_trials(deepcopy=False))
+        tell(self, run, state, **kw)
+
+    monkeypatch.setattr(Driver, "_tell", spy)
+    result = run_sweep(spec, executor=inline())
+    assert [t.state for t in result.trials] == ["COMPLETE"] * 4
+    # trial n was told after trial n + 1 had been asked; the last one had no successor
+    assert asked_when_told == {0: 2, 1: 3, 2: 4, 3: 4}

@@ -42,6 +42,8 @@ from fnosweep.view.dashboard import publish_study, publish_trial, trial_numbers
 HEARTBEAT_S = 5.0
 """How often the driver proves it is alive in the database."""
 POLL_S = 0.5
+NOTIFY_S = 0.2
+"""Least time between two progress snapshots (each reads the study's trials)."""
 PUBLISH_EVERY = 10
 """Finished trials between refreshes of the dashboard's sweep note and figures (each reads
 every epoch of the study: seconds at 200 000 epochs)."""
@@ -73,6 +75,17 @@ class _Running:
         return History(run=self.run or RunInfo(), epochs=tuple(self.epochs))
 
 
+@dataclass(frozen=True)
+class _Ended:
+    """A trial whose run ended, waiting for `Driver._settle` to tell the study."""
+
+    run: _Running
+    state: TrialState
+    value: float | None
+    reason: str | None
+    error: str | None
+
+
 class Driver:
     """Runs one sweep spec to its trial budget, resuming what the study already holds."""
 
@@ -83,6 +96,8 @@ class Driver:
         self.stop_requested = threading.Event()
         """Set it (first Ctrl-C) to ask no new trial and stop running ones after their next epoch."""
         self._running: dict[int, _Running] = {}
+        self._ended: list[_Ended] = []
+        """Trials out of their slot, not yet told (see `_finish`)."""
         self._last_event: str | None = None
         self._finished = 0
         self.notes: list[str] = []
@@ -113,6 +128,7 @@ class Driver:
             self._publish_sweep()
         except KeyboardInterrupt:
             interrupted = True
+            self._settle()  # trials that ended are results: told before the others are stopped
             self._interrupt_all()
         except _LockLost as e:
             # Another driver owns the study now: stop, and re-queue only the trials it has not
@@ -147,7 +163,7 @@ class Driver:
 
     def _loop(self) -> None:
         assert self._executor is not None
-        next_beat = 0.0
+        next_beat = next_notify = 0.0
         while True:
             while (
                 len(self._running) < self.spec.execution.max_concurrent
@@ -155,6 +171,7 @@ class Driver:
                 and not self.stop_requested.is_set()
             ):
                 self._start_trial()
+            self._settle()  # after the refill: a freed slot runs its next trial meanwhile
             if not self._running:
                 self._drop_surplus_waiting()
                 break
@@ -165,7 +182,9 @@ class Driver:
                 if not self.store.heartbeat(self.spec.study.name):
                     raise _LockLost(self.store.driver_lock(self.spec.study.name))
                 next_beat = time.monotonic() + HEARTBEAT_S
-            self._notify()
+            if time.monotonic() >= next_notify:  # a live display needs a few frames a second, not one per record
+                self._notify()
+                next_notify = time.monotonic() + NOTIFY_S
 
     def _remaining(self) -> int:
         done = [
@@ -175,7 +194,7 @@ class Driver:
             )
             if not t.user_attrs.get(INTERRUPTED)
         ]
-        return self.spec.study.n_trials - len(done) - len(self._running)
+        return self.spec.study.n_trials - len(done) - len(self._running) - len(self._ended)
 
     def _start_trial(self) -> None:
         assert self._executor is not None
@@ -294,12 +313,25 @@ class Driver:
         reason: str | None = None,
         error: str | None = None,
     ) -> None:
+        """Free the trial's slot now; diagnose, store and tell it in `_settle`, once the loop
+        has started the next trial (the bookkeeping takes tens of milliseconds per trial,
+        which an idle worker slot would otherwise wait for)."""
+        del self._running[handle]
+        self._ended.append(_Ended(run, state, value, reason, error))
+
+    def _settle(self) -> None:
+        while self._ended:
+            e = self._ended.pop(0)
+            self._tell(e.run, e.state, value=e.value, reason=e.reason, error=e.error)
+
+    def _tell(
+        self, run: _Running, state: TrialState, *, value: float | None, reason: str | None, error: str | None
+    ) -> None:
         """Diagnose the trial, store the outcome, then tell the study.
 
         The store is written first: if the driver dies between the two, the Optuna trial
         is still RUNNING, so the next driver fails it, overwrites this row and re-runs it.
         """
-        del self._running[handle]
         study = self.spec.study
         diagnosis, page = None, None
         try:  # a bug in a rule or its rendering must not leave the trial RUNNING: it is told below
