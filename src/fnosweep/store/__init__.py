@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.sql.expression import Update
 
 from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
@@ -202,20 +203,8 @@ class Store:
         """Prove this driver alive. False when the lock is no longer this process's
         (another driver took it over after this one's heartbeat went stale, or it was
         released): then this driver must stop writing to the study."""
-        me = _me()
         return self._retrying(
-            lambda conn: (
-                conn.execute(
-                    update(t.studies)
-                    .where(
-                        t.studies.c.study_name == study_name,
-                        t.studies.c.driver_host == me["driver_host"],
-                        t.studies.c.driver_pid == me["driver_pid"],
-                    )
-                    .values(heartbeat_at=now())
-                ).rowcount
-                == 1
-            )
+            lambda conn: conn.execute(_held_by_me(study_name).values(heartbeat_at=now())).rowcount == 1
         )
 
     def driver_lock(self, study_name: str) -> DriverLock | None:
@@ -226,16 +215,9 @@ class Store:
 
     def release_driver(self, study_name: str) -> None:
         """Drop the lock if this process holds it (a lock another driver took stays its)."""
-        me = _me()
         with self._tx() as conn:
             conn.execute(
-                update(t.studies)
-                .where(
-                    t.studies.c.study_name == study_name,
-                    t.studies.c.driver_host == me["driver_host"],
-                    t.studies.c.driver_pid == me["driver_pid"],
-                )
-                .values(driver_host=None, driver_pid=None, driver_since=None, heartbeat_at=None)
+                _held_by_me(study_name).values(driver_host=None, driver_pid=None, driver_since=None, heartbeat_at=None)
             )
 
     # -- trials ----------------------------------------------------------------------
@@ -384,6 +366,16 @@ def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str
 
 def _study_values(*, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, str]:
     return {"fingerprint": fingerprint, "space": dumps(space), "spec": dumps(spec)}
+
+
+def _held_by_me(study_name: str) -> Update:
+    """An UPDATE of the study's row that matches only while this process holds its lock."""
+    me = _me()
+    return update(t.studies).where(
+        t.studies.c.study_name == study_name,
+        t.studies.c.driver_host == me["driver_host"],
+        t.studies.c.driver_pid == me["driver_pid"],
+    )
 
 
 def _me() -> dict[str, Any]:
