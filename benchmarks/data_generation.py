@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a few seconds: tiny batches, 1 %% of NS steps")
     parser.add_argument("--device", default="cpu", help="torch device of the Navier–Stokes solver")
     parser.add_argument("--ns-samples", type=int, default=32, help="Navier–Stokes samples timed")
+    parser.add_argument("--darcy-samples", type=int, default=200, help="Darcy samples timed")
     args = parser.parse_args()
 
     import torch
@@ -64,7 +65,7 @@ def main() -> None:
     load_before = os.getloadavg()
     figures: list[tuple[Figure, float | None]] = []
 
-    darcy_n = 8 if args.quick else 200
+    darcy_n = 8 if args.quick else args.darcy_samples
     generate_darcy(n=1, resolution=8, seed=0)  # imports and caches out of the timing
     for res in (32, 64):
         run = lambda res=res: generate_darcy(n=darcy_n, resolution=res, seed=0)  # noqa: E731

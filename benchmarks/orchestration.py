@@ -9,8 +9,8 @@
    Goal (issue 10): >= 0.95.
 2. Driver time per record. Synthetic trials with zero-second epochs on the inline backend,
    median pruner and stability rules on, so the driver itself is the bottleneck. Timed:
-   `Driver._handle` (store write + report + prune decision, and the trial's diagnosis + tell
-   when it ends), per epoch record; and the whole run's wall per record (ask, polling,
+   `Driver._handle` + `Driver._settle` (store write + report + prune decision, and the trial's
+   diagnosis + store row + tell when it ends), per epoch record; and the whole run's wall per record (ask, polling,
    heartbeats and progress included). On SQLite (WAL) and on a throwaway local PostgreSQL 15
    (`tests/pg.py`), alternated `--repeat` times; the best repeat of each is kept.
 
@@ -105,7 +105,8 @@ def utilisation(workdir: Path, a: argparse.Namespace) -> None:
 
 
 class TimedDriver:
-    """A Driver whose `_handle` and `_start_trial` are timed (instance attributes shadow the methods)."""
+    """A Driver whose `_handle` + `_settle` and `_start_trial` are timed (instance attributes
+    shadow the methods)."""
 
     def __init__(self, spec: Any, executor: Any) -> None:
         from fnosweep.driver import Driver
@@ -114,6 +115,8 @@ class TimedDriver:
         self.handle_s = self.start_s = 0.0
         self.records = 0
         self.driver._handle = self._wrap(self.driver._handle, "handle_s", count=True)  # type: ignore[method-assign]
+        # an ended trial's diagnosis, store row and tell run in _settle, after the next trial starts
+        self.driver._settle = self._wrap(self.driver._settle, "handle_s")  # type: ignore[method-assign]
         self.driver._start_trial = self._wrap(self.driver._start_trial, "start_s")  # type: ignore[method-assign]
 
     def _wrap(self, fn: Callable[..., Any], attr: str, count: bool = False) -> Callable[..., Any]:
@@ -125,14 +128,15 @@ class TimedDriver:
                 return fn(*args)
             finally:
                 setattr(self, attr, getattr(self, attr) + time.perf_counter() - t0)
-                if count and args[0].kind == "item" and isinstance(args[0].payload, EpochRecord):
+                if count and args and args[0].kind == "item" and isinstance(args[0].payload, EpochRecord):
                     self.records += 1
 
         return timed
 
 
 def record_cost(url: str, name: str, a: argparse.Namespace) -> tuple[float, float, float, int]:
-    """(ms in _handle per record, ms in _start_trial per trial, ms of driver wall per record, records)."""
+    """(ms in _handle + _settle per record, ms in _start_trial per trial, ms of driver wall per
+    record, records)."""
     import fnosweep.testing as testing
     from fnosweep.executor import InlineExecutor
     from fnosweep.spec import parse_spec
@@ -167,10 +171,10 @@ def driver_costs(workdir: Path, a: argparse.Namespace) -> None:
                 cost = record_cost(urls[backend], f"records_{i}", a)
                 if backend not in best or cost[0] < best[backend][0]:
                     best[backend] = cost
-    print(f"{'storage':<11} {'records':>7} {'_handle ms/record':>17} {'_start_trial ms/trial':>21} "
+    print(f"{'storage':<11} {'records':>7} {'_handle+_settle ms/record':>25} {'_start_trial ms/trial':>21} "
           f"{'driver wall ms/record':>21}")  # fmt: skip
     for backend, (handle, start, wall, n) in best.items():
-        print(f"{backend:<11} {n:>7} {handle:>17.2f} {start:>21.2f} {wall:>21.2f}")
+        print(f"{backend:<11} {n:>7} {handle:>25.2f} {start:>21.2f} {wall:>21.2f}")
     if "postgresql" not in best:
         print("postgresql: not measured (no PostgreSQL binaries: scripts/postgres.sh installs them)")
 

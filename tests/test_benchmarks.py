@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = [
     ("sweep_efficiency.py", [], "goal (median+stability"),
     ("ray_tune_compare.py", [], "ASHA-stopped trials recorded COMPLETE by Optuna"),
-    ("orchestration.py", [], "_handle ms/record"),
+    ("orchestration.py", [], "_handle+_settle ms/record"),
     ("monitor_overhead.py", [], "monitored/plain"),
     ("data_generation.py", [], "Darcy"),
     ("view_scale.py", [], "KB per 1 000 epoch rows"),

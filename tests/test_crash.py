@@ -63,15 +63,16 @@ def test_sigkill_at_random_instants_then_resume(tmp_path):
     # retries above the number of kills: no params are given up on (that cap is test_driver_reliability's)
     doc = tiny_doc(
         tmp_path,
-        study__n_trials=10,
+        study__n_trials=16,
         training__epochs=4,
         execution__retries=10,
         search={"training.lr": {"type": "float", "low": 1e-4, "high": 0.2, "log": True}},
     )
     spec = parse_spec(doc, source="crash.yaml")
     rng = random.Random(0)
-    kills = 0
-    for _ in range(10):
+    kills = attempts = 0
+    while kills < 10 and attempts < 20:  # ten kills in a row, each followed by the checks
+        attempts += 1
         driver = start_driver(doc)
         time.sleep(rng.uniform(0.8, 2.5))  # Python and Optuna start in ~0.7 s; kill anywhere after
         if driver.poll() is None:
@@ -79,7 +80,7 @@ def test_sigkill_at_random_instants_then_resume(tmp_path):
             kills += 1
         driver.wait()
         check_invariants(spec, finished=False)
-    assert kills >= 8
+    assert kills == 10, f"the sweep ended after {kills} kills: make it longer"
     final = start_driver(doc)
     assert final.wait(timeout=120) == 0, final.stderr.read()
     check_invariants(spec, finished=True)

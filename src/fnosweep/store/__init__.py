@@ -94,7 +94,11 @@ class Store:
                 elif not inspect(conn).has_table(t.studies.name):
                     raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
         except SQLAlchemyError as e:
+            engine.dispose()
             raise StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
+        except StoreError:
+            engine.dispose()  # no connection left open behind a refusal
+            raise
         return store
 
     def close(self) -> None:
