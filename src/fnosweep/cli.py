@@ -76,15 +76,15 @@ def run(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006
     s = load_spec(spec, set_)
     with LiveDisplay(console, s.study.name) as live:
         driver = Driver(s, listener=live.update)
-        _on_first_interrupt(
-            lambda: (
-                driver.stop_requested.set(),
-                console.print(
-                    "[yellow]stopping: no new trials; running trials stop after their current epoch "
-                    "(Ctrl-C again to cancel them)[/]"
-                ),
+
+        def stop_gracefully() -> None:
+            driver.stop_requested.set()
+            console.print(
+                "[yellow]stopping: no new trials; running trials stop after their current epoch "
+                "(Ctrl-C again to cancel them)[/]"
             )
-        )
+
+        _on_first_interrupt(stop_gracefully)
         result = driver.run()
     console.line()  # the live panel's last frame stays; start below it
     console.print(best_table(result))
@@ -135,6 +135,7 @@ def diagnose(
     from fnosweep.view.analysis import conclude_study, study_sweep_trials
     from fnosweep.view.analysis import thresholds as thresholds_of
 
+    assert study is not None  # exactly one of STUDY and --history, checked above
     ref = open_study(study, study_name)
     spec = ref.spec or {}
     thresholds = thresholds_of(spec)

@@ -236,6 +236,7 @@ class Driver:
             what = "training loss" if not loss_ok else self.spec.study.metric
             self._prune(handle, run, f"diverged: non-finite {what} at epoch {record.epoch}")
             return
+        assert value is not None  # finite, just checked
         with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
             warnings.simplefilter("ignore")
             run.trial.report(value, record.epoch)

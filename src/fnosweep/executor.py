@@ -86,7 +86,9 @@ class InlineExecutor:
             self._events.put(Event(handle, "error", _one_line(e), traceback.format_exc()))
             return
         finally:
-            gen.close()
+            close = getattr(gen, "close", None)  # a generator: run its cleanup now, in this thread
+            if close is not None:
+                close()
         if handle not in self._cancelled:
             self._events.put(Event(handle, "done"))
 

@@ -385,7 +385,7 @@ class StabilityMonitor:
 def _check_reduction(value: Any) -> Reduction:
     if value not in ("sum", "mean"):
         raise MonitorError(f"reduction must be 'sum' or 'mean', but got {value!r}")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _check_eval(eval: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -47,8 +47,9 @@ class SweepResult:
     notes: tuple[str, ...] = ()
 
     def best(self, k: int = 5) -> list[TrialSummary]:
-        scored = [t for t in self.trials if t.value is not None and math.isfinite(t.value)]
-        return sorted(scored, key=lambda t: t.value if self.direction == "minimize" else -t.value)[:k]  # type: ignore[operator]
+        sign = 1.0 if self.direction == "minimize" else -1.0
+        scored = [(sign * t.value, t) for t in self.trials if t.value is not None and math.isfinite(t.value)]
+        return [t for _, t in sorted(scored, key=lambda st: st[0])][:k]
 
 
 Listener = Callable[[Progress], None]

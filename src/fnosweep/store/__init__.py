@@ -196,6 +196,7 @@ class Store:
                 return None
             if row.heartbeat_at is not None and row.driver_pid is not None:
                 beat = aware(row.heartbeat_at)
+                assert beat is not None
                 mine = (row.driver_host, row.driver_pid) == (me["driver_host"], me["driver_pid"])
                 dead = row.driver_host == me["driver_host"] and not _pid_alive(row.driver_pid)
                 if not mine and not dead and at - beat < timedelta(seconds=stale_after_s):
@@ -360,11 +361,10 @@ class Store:
 
 
 def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**values)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt: Any = insert(table).values(**values)
     return stmt.on_conflict_do_update(index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys})
 
 
@@ -388,7 +388,10 @@ def _me() -> dict[str, Any]:
 
 
 def _lock(row: Any) -> DriverLock:
-    return DriverLock(row.driver_host, row.driver_pid, aware(row.driver_since), aware(row.heartbeat_at))
+    """The lock of a study row that has one (a holder, since when, its last heartbeat)."""
+    since, beat = aware(row.driver_since), aware(row.heartbeat_at)
+    assert since is not None and beat is not None, "a held lock has both times"
+    return DriverLock(row.driver_host, row.driver_pid, since, beat)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -168,7 +168,7 @@ def importances(
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created in memory" line
     try:
-        study = optuna.create_study(direction=direction)
+        study = optuna.create_study(direction="maximize" if direction == "maximize" else "minimize")
         study.add_trials(
             [
                 create_trial(

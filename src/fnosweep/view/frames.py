@@ -245,4 +245,4 @@ def _getter(indices: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]
         return lambda row: (row[j],)
     if not indices:
         return lambda row: ()
-    return itemgetter(*indices)  # type: ignore[return-value]
+    return itemgetter(*indices)

@@ -89,7 +89,7 @@ def build_sweep(
 def _trial(rng: np.random.Generator, number: int, budget: int, full: bool = False) -> dict[str, Any]:
     lr = float(10 ** rng.uniform(-5, -1))
     clip = [None, 0.5, 1.0, 10.0][int(rng.integers(4))]
-    params = {
+    params: dict[str, Any] = {
         "training.lr": lr,
         "training.clip_threshold": clip,
         "training.scheduler.type": ["step", "cosine", "plateau"][int(rng.integers(3))],
