@@ -125,6 +125,7 @@ class Driver:
             recover_stale(self.spec, self.store, self.study)
             self._executor = self._executor or make_executor(self.spec.execution)
             self._loop()
+            self._notify()  # the display's last frame shows the finished budget
             self._publish_sweep()
         except KeyboardInterrupt:
             interrupted = True
