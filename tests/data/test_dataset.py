@@ -179,6 +179,19 @@ def test_files_problem_accepts_valid_files(tmp_path: Path, data_spec: Spec, gene
     assert generations == []
 
 
+def test_files_problem_loads_the_users_tensors(tmp_path: Path, data_spec: Spec, generations: list) -> None:
+    loaded = load_dataset(user_files(tmp_path, data_spec))
+    x, y = loaded.train
+    assert x.shape == (6, 1, 8, 8) and torch.equal(x[:, 0], torch.load(tmp_path / "mine_train_8.pt")["x"])
+    assert loaded.tests[8][0].shape == (3, 1, 8, 8) and generations == []
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"res": 16}, "8×8 grid"), ({"n": 2}, "at least 6 samples")])
+def test_loading_bad_files_is_refused_too(tmp_path: Path, data_spec: Spec, kwargs: dict, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        load_dataset(user_files(tmp_path, data_spec, **kwargs))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

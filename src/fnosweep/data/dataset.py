@@ -9,8 +9,9 @@ only on name and resolution, so a trial with another searched data.seed could
 otherwise regenerate the files between this one's check and its load.
 
 `check_data` is every check that needs no write (fields, the CFL estimate, a user's
-files); `prepare` runs it first, and the spec parser runs it too, so that `fnosweep
-validate` and `fnosweep run` refuse bad data before a study database is written.
+files); `prepare` runs it first, and the spec parser runs it too (without the user's
+files, which the driver checks where the sweep runs), so that `fnosweep validate` and
+`fnosweep run` refuse bad data before a study database is written.
 """
 
 from __future__ import annotations
@@ -145,6 +146,8 @@ def load_dataset(data: DataSpecLike, *, progress: Progress | None = None) -> Loa
     """`ensure_dataset`, then load every split while still holding the dataset's lock,
     so that no other request for the same file names can replace them in between."""
     request = _request(data)
+    if request.problem == "files":
+        return check_user_files(request, request.files())  # checked as loaded: each file read once
 
     def load(files: DatasetFiles) -> LoadedDataset:
         return LoadedDataset(train=load_split(files.train), tests={r: load_split(p) for r, p in files.tests.items()})
@@ -225,11 +228,12 @@ def _stale(request: DataRequest, files: DatasetFiles) -> dict[str, dict[int, Pat
     return plan
 
 
-def check_user_files(request: DataRequest, files: DatasetFiles) -> None:
+def check_user_files(request: DataRequest, files: DatasetFiles) -> LoadedDataset:
     """Problem "files": each split exists, loads safely, has x and y on the expected
-    grid and at least as many samples as the spec asks for."""
+    grid and at least as many samples as the spec asks for. Returns the loaded splits."""
     wanted = [(files.train, request.resolution, request.n_train, "resolution", "n_train")]
     wanted += [(p, r, request.n_test, "test_resolutions", "n_test") for r, p in files.tests.items()]
+    loaded = {}
     for path, res, n, res_key, n_key in wanted:
         try:
             x, y = load_split(path)
@@ -242,6 +246,8 @@ def check_user_files(request: DataRequest, files: DatasetFiles) -> None:
             )
         if x.shape[0] < n:
             raise DataFieldError(f"{path}: expected at least {n} samples, but the file has {x.shape[0]}", n_key)
+        loaded[path] = (x, y)
+    return LoadedDataset(train=loaded[files.train], tests={r: loaded[p] for r, p in files.tests.items()})
 
 
 def _writable_dir(root: Path) -> Path:
