@@ -338,9 +338,10 @@ class Driver:
         diagnosis, page = None, None
         try:  # a bug in a rule or its rendering must not leave the trial RUNNING: it is told below
             if run.epochs:
-                diagnosis = diagnose(run.history(), self.spec.stability.thresholds)
-                page = (trial_numbers(run.history(), study.metric, study.direction),
-                        render_trial(diagnosis, run.history(), title=f"trial {run.trial.number}"))  # fmt: skip
+                history = run.history()
+                diagnosis = diagnose(history, self.spec.stability.thresholds)
+                page = (trial_numbers(history, study.metric, study.direction),
+                        render_trial(diagnosis, history, title=f"trial {run.trial.number}"))  # fmt: skip
         except Exception as e:
             diagnosis = None
             self._diagnosis_failed(run, "the diagnosis", e)
