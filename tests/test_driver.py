@@ -180,9 +180,9 @@ def test_a_freed_slot_starts_its_next_trial_before_the_ended_one_is_told(tmp_pat
     asked_when_told = {}
     tell = Driver._tell
 
-    def spy(self, run, state, **kw):
-        asked_when_told[run.trial.number] = len(self.study.get_trials(deepcopy=False))
-        tell(self, run, state, **kw)
+    def spy(self, ended):
+        asked_when_told[ended.run.trial.number] = len(self.study.get_trials(deepcopy=False))
+        tell(self, ended)
 
     monkeypatch.setattr(Driver, "_tell", spy)
     result = run_sweep(spec, executor=inline())

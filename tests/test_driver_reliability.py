@@ -126,7 +126,7 @@ def test_a_raising_diagnosis_neither_stops_the_sweep_nor_leaves_a_trial_running(
         monkeypatch.setitem(RULES, "diverged", boom)  # breaks prune_decision and diagnose alike
         said = "the pruning rules raised RuntimeError: a bug in a rule; verdict left empty"
     else:
-        monkeypatch.setattr("fnosweep.driver.diagnose", boom)
+        monkeypatch.setattr("fnosweep.driver_end.diagnose", boom)
         said = "the diagnosis raised RuntimeError: a bug in a rule; verdict left empty"
     spec = tiny_spec(tmp_path, study__n_trials=8, training__epochs=3, search=WIDE_LR)
     result = run_sweep(spec, executor=inline())

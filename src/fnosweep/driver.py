@@ -12,16 +12,14 @@ import logging
 import math
 import threading
 import time
-import traceback
 import warnings
-from dataclasses import dataclass, field
 
-import optuna
 from optuna.exceptions import StorageInternalError
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from fnosweep.diagnose import diagnose, prune_decision, render_trial
+from fnosweep.diagnose import prune_decision
+from fnosweep.driver_end import Ended, Running, requeue, tell
 from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
     RECOVERIES,
     STALE_AFTER_S,
@@ -32,12 +30,12 @@ from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re
 )
 from fnosweep.errors import StoreError
 from fnosweep.executor import Event, Executor, make_executor
-from fnosweep.history import EpochRecord, History, RunInfo, metric_value
+from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.space import suggest, trial_config
-from fnosweep.spec import SweepSpec, TrialConfig
+from fnosweep.spec import SweepSpec
 from fnosweep.store.values import DriverLock
 from fnosweep.sweep_result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
-from fnosweep.view.dashboard import publish_study, publish_trial, trial_numbers
+from fnosweep.view.dashboard import publish_study
 
 HEARTBEAT_S = 5.0
 """How often the driver proves it is alive in the database."""
@@ -59,33 +57,6 @@ class _LockLost(Exception):
         self.holder = holder
 
 
-@dataclass
-class _Running:
-    trial: optuna.Trial
-    config: TrialConfig
-    submitted: float
-    started: float | None = None
-    """When its first record came: the executor runs it (a Ray task may queue before)."""
-    epochs: list[EpochRecord] = field(default_factory=list)
-    run: RunInfo | None = None
-    diagnosis_error: tuple[str, str] | None = None
-    """(one line, traceback) of the first exception a diagnosis rule raised on this trial."""
-
-    def history(self) -> History:
-        return History(run=self.run or RunInfo(), epochs=tuple(self.epochs))
-
-
-@dataclass(frozen=True)
-class _Ended:
-    """A trial whose run ended, waiting for `Driver._settle` to tell the study."""
-
-    run: _Running
-    state: TrialState
-    value: float | None
-    reason: str | None
-    error: str | None
-
-
 class Driver:
     """Runs one sweep spec to its trial budget, resuming what the study already holds."""
 
@@ -95,8 +66,8 @@ class Driver:
         self._listener = listener or (lambda _p: None)
         self.stop_requested = threading.Event()
         """Set it (first Ctrl-C) to ask no new trial and stop running ones after their next epoch."""
-        self._running: dict[int, _Running] = {}
-        self._ended: list[_Ended] = []
+        self._running: dict[int, Running] = {}
+        self._ended: list[Ended] = []
         """Trials out of their slot, not yet told (see `_finish`)."""
         self._last_event: str | None = None
         self._finished = 0
@@ -204,7 +175,7 @@ class Driver:
         config = trial_config(self.spec, params, trial_number=trial.number)
         self.store.start_trial(self.spec.study.name, trial.number, params=params)
         handle = self._executor.submit(config)
-        self._running[handle] = _Running(trial, config, submitted=time.monotonic())
+        self._running[handle] = Running(trial, config, submitted=time.monotonic())
         self._last_event = f"trial {trial.number} started"
 
     def _handle(self, event: Event) -> None:
@@ -226,7 +197,7 @@ class Driver:
         else:
             self._on_lost(event.handle, run, event.payload)
 
-    def _on_epoch(self, handle: int, run: _Running, record: EpochRecord) -> None:
+    def _on_epoch(self, handle: int, run: Running, record: EpochRecord) -> None:
         name, number = self.spec.study.name, run.trial.number
         run.epochs.append(record)
         self.store.put_epoch(name, number, record, attempt=run.config.attempt)
@@ -258,18 +229,18 @@ class Driver:
             self._executor.cancel(handle)  # type: ignore[union-attr]
             self._requeue(handle, run, f"interrupted by the user after epoch {record.epoch}")
 
-    def _prune(self, handle: int, run: _Running, reason: str) -> None:
+    def _prune(self, handle: int, run: Running, reason: str) -> None:
         self._executor.cancel(handle)  # type: ignore[union-attr]
         self._finish(handle, run, TrialState.PRUNED, reason=reason)
 
-    def _complete(self, handle: int, run: _Running) -> None:
+    def _complete(self, handle: int, run: Running) -> None:
         value = metric_value(run.epochs[-1], self.spec.study.metric) if run.epochs else None
         if not _finite(value):
             self._finish(handle, run, TrialState.FAIL, reason="the trial ended without a finite objective")
         else:
             self._finish(handle, run, TrialState.COMPLETE, value=value)
 
-    def _on_lost(self, handle: int, run: _Running, reason: str) -> None:
+    def _on_lost(self, handle: int, run: Running, reason: str) -> None:
         if run.config.attempt < self.spec.execution.retries:
             assert self._executor is not None
             del self._running[handle]
@@ -279,7 +250,7 @@ class Driver:
             self.store.start_trial(
                 self.spec.study.name, run.trial.number, params=run.trial.params, attempt=config.attempt
             )
-            self._running[self._executor.submit(config)] = _Running(run.trial, config, submitted=time.monotonic())
+            self._running[self._executor.submit(config)] = Running(run.trial, config, submitted=time.monotonic())
             self._last_event = f"trial {run.trial.number} retried ({reason})"
         else:
             self._finish(handle, run, TrialState.FAIL, reason=f"{reason} (after {run.config.attempt + 1} attempts)")
@@ -308,7 +279,7 @@ class Driver:
     def _finish(
         self,
         handle: int,
-        run: _Running,
+        run: Running,
         state: TrialState,
         *,
         value: float | None = None,
@@ -319,79 +290,24 @@ class Driver:
         has started the next trial (the bookkeeping takes tens of milliseconds per trial,
         which an idle worker slot would otherwise wait for)."""
         del self._running[handle]
-        self._ended.append(_Ended(run, state, value, reason, error))
+        self._ended.append(Ended(run, state, value, reason, error))
 
     def _settle(self) -> None:
         while self._ended:
-            e = self._ended.pop(0)
-            self._tell(e.run, e.state, value=e.value, reason=e.reason, error=e.error)
+            self._tell(self._ended.pop(0))
 
-    def _tell(
-        self, run: _Running, state: TrialState, *, value: float | None, reason: str | None, error: str | None
-    ) -> None:
-        """Diagnose the trial, store the outcome, then tell the study.
-
-        The store is written first: if the driver dies between the two, the Optuna trial
-        is still RUNNING, so the next driver fails it, overwrites this row and re-runs it.
-        """
-        study = self.spec.study
-        diagnosis, page = None, None
-        try:  # a bug in a rule or its rendering must not leave the trial RUNNING: it is told below
-            if run.epochs:
-                history = run.history()
-                diagnosis = diagnose(history, self.spec.stability.thresholds)
-                page = (trial_numbers(history, study.metric, study.direction),
-                        render_trial(diagnosis, history, title=f"trial {run.trial.number}"))  # fmt: skip
-        except Exception as e:
-            diagnosis = None
-            self._diagnosis_failed(run, "the diagnosis", e)
-        if run.diagnosis_error is not None:  # the verdict stays empty; the reason says why
-            line, trace = run.diagnosis_error
-            reason = f"{reason}; {line}" if reason else line
-            error = error or trace
-        verdict = diagnosis.verdict if diagnosis else None
-        finite = [v for v in (metric_value(e, study.metric) for e in run.epochs) if _finite(v)]
-        self.store.finish_trial(
-            study.name, run.trial.number, state=state.name,
-            value=value if value is not None else (finite[-1] if finite else None),
-            verdict=verdict, diagnosis=diagnosis.to_json() if diagnosis else None, reason=reason, error=error,
-        )  # fmt: skip
-        if reason:
-            run.trial.set_user_attr("reason", reason[:500])
-        if diagnosis is not None and page is not None:  # optuna-dashboard shows these; they freeze once told
-            publish_trial(self.study, run.trial, verdict=verdict, numbers=page[0], diagnosis_markdown=page[1])
-        self.study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
+    def _tell(self, ended: Ended) -> None:
+        self._last_event = tell(self.spec, self.store, self.study, ended)
         self._finished += 1
         if self._finished % PUBLISH_EVERY == 0:
             self._publish_sweep()
-        self._last_event = f"trial {run.trial.number} {state.name.lower()}" + (f": {reason}" if reason else "")
 
-    def _diagnosis_failed(self, run: _Running, what: str, e: Exception) -> None:
-        """Keep the first error a diagnosis rule raised on a trial: logged, then its reason."""
-        if run.diagnosis_error is not None:
-            return
-        line = f"{what} raised {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-        line = line.rstrip(": ") + "; verdict left empty"
-        log.warning("trial %d: %s", run.trial.number, line, exc_info=e)
-        run.diagnosis_error = (line, traceback.format_exc())
-        self._last_event = f"trial {run.trial.number}: {line}"
+    def _diagnosis_failed(self, run: Running, what: str, e: Exception) -> None:
+        self._last_event = f"trial {run.trial.number}: {run.diagnosis_failed(what, e)}"
 
-    def _requeue(self, handle: int, run: _Running, reason: str) -> None:
-        """FAIL the trial, marked interrupted, and queue its params again (a clean stop).
-
-        A trial no longer RUNNING was finished by another driver (one that took over a
-        stale lock fails and re-queues what it finds RUNNING): it is left as that one left it."""
+    def _requeue(self, handle: int, run: Running, reason: str) -> None:
         del self._running[handle]
-        if self.study._storage.get_trial(run.trial._trial_id).state != TrialState.RUNNING:
-            return
-        run.trial.set_user_attr(INTERRUPTED, True)
-        self.study.tell(run.trial, state=TrialState.FAIL)
-        self.store.finish_trial(
-            self.spec.study.name, run.trial.number, state="FAIL", reason=f"{reason}; parameters re-queued"
-        )
-        recoveries = run.trial.user_attrs.get(RECOVERIES)  # the lineage keeps its count
-        attrs = None if recoveries is None else {RECOVERIES: recoveries}
-        self.study.enqueue_trial(run.trial.params, user_attrs=attrs, skip_if_exists=False)
+        requeue(self.spec, self.store, self.study, run, reason)
 
     def _publish_sweep(self) -> None:
         try:
