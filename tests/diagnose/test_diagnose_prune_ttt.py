@@ -33,6 +33,17 @@ PRUNE_ROWS = [
     ("clipped_growth_while_learning_is_not_pruned",
      make(decay(4, 1.0, 0.3), eval=decay(4, 0.9, 0.25), gmed=[1.0, 2.0, 3.0, 4.0], clip=[0.6, 0.9, 1.0, 1.0],
           first=0.2, lr=1e-3, clip_threshold=1.0), ["diverged", "exploding_gradients"], [None] * 4),
+    # two trials of a 24-epoch Darcy sweep that ended near its best: the norm lives far above
+    # the clip and the small test set's eval wobbles for an epoch or two, while the training
+    # loss falls (explosion was called at epoch 3 and at epoch 6 when only eval counted)
+    ("a_wobbling_eval_while_the_loss_falls",
+     make([0.978, 0.806, 0.530, 0.354], eval=[0.625, 1.068, 0.278, 0.325], gmed=[0.705, 6.04, 17.7, 11.4],
+          clip=[0.0, 0.25, 0.875, 0.75], first=0.282, lr=6.5e-3, clip_threshold=10.0),
+     ["diverged", "exploding_gradients"], [None] * 4),
+    ("two_worse_eval_epochs_while_the_loss_is_at_its_best",
+     make([1.066, 0.606, 0.332, 0.239, 0.196, 0.175, 0.183], eval=[0.504, 0.317, 0.181, 0.137, 0.113, 0.116, 0.134],
+          gmed=[7.84, 18.99, 9.11, 9.83, 13.68, 11.58, 21.79], clip=[0.75] + [1.0] * 6, first=0.75, lr=0.0187,
+          clip_threshold=1.0), ["diverged", "exploding_gradients"], [None] * 7),
     ("relative_loss_blowup_prunes_at_once", make([1.3e8, 5e4], lr=0.29, loss="l2"), ["diverged"],
      ["diverged", "diverged"]),
     ("plateau_when_asked", make([0.9] * 6, lr=1e-3), ["plateau"],

@@ -6,7 +6,8 @@ alone is not explosion: a norm that rises while training speeds up (seed 001, 29
 by clipping; explosion is growth by an order of magnitude *and* clipping on most steps for
 `explode_min_epochs` epochs in a row *and* the epoch norm still growing
 (`explode_epoch_growth`: a norm that jumped within a fresh model's first epoch and then
-stayed flat is heavy clipping), in a run that stopped improving.
+stayed flat is heavy clipping), in a run that stopped improving (neither its training loss
+nor its eval got better over those epochs).
 """
 
 from __future__ import annotations
@@ -77,12 +78,18 @@ def epoch_growth(ctx: Context) -> float:
 
 
 def still_learning(ctx: Context) -> bool:
-    """The last epoch beats every earlier one by `explode_learning_gain` (eval, else train loss)."""
-    s = ctx.eval or ctx.loss
-    if s is None or len(s) < 2:
-        return False
-    *earlier, last = s.values
-    return last < min(earlier) * (1 - ctx.th.explode_learning_gain)
+    """The training loss or the eval improved over the last `explode_min_epochs` epochs
+    (fewer in a short run): their best beats every earlier epoch by `explode_learning_gain`.
+    The training loss is what clipping fights for, so it counts on its own: a small test
+    set's eval can wobble for an epoch or two while the loss keeps falling."""
+    for s in (ctx.loss, ctx.eval):
+        if s is None or len(s) < 2:
+            continue
+        window = min(ctx.th.explode_min_epochs, len(s) - 1)
+        earlier, recent = s.values[:-window], s.values[-window:]
+        if min(recent) < min(earlier) * (1 - ctx.th.explode_learning_gain):
+            return True
+    return False
 
 
 def _rising(ctx: Context) -> bool:

@@ -79,9 +79,11 @@ class Thresholds:
     of heavy clipping can be a transient, two is a trend (and what pruning waits for)."""
     explode_learning_gain: float = 0.01
     """With clipping on most steps, growth is an explosion only once the run stops improving:
-    a last epoch better than every earlier one by this fraction (eval, else train loss) means
-    clipping still holds the norm (a warning). Seed 000 stalled (train -0.4 %, eval +4 %); a
-    sweep's best Darcy trials grew 2-4x under a 1.0 clip while their eval fell every epoch."""
+    the best training loss or eval of the last `explode_min_epochs` epochs better than every
+    earlier epoch by this fraction means clipping still holds the norm (a warning). Seed 000
+    stalled (train -0.4 %, eval +4 %); in a 24-epoch Darcy sweep, trials that ended within
+    1.0-1.4x of the best ran 10-25x above a 1.0 clip while their train loss fell and a
+    32-sample eval rose for an epoch or two."""
     explode_growth_unclipped: float = 100.0
     """Growth that counts as explosion when the run does not clip (no clip fraction to
     confirm it): two orders of magnitude."""
