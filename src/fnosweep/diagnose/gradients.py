@@ -5,9 +5,9 @@ the monitor recorded it (seed 000: 0.078), else the smallest earlier epoch value
 alone is not explosion: a norm that rises while training speeds up (seed 001, 29x) is held
 by clipping; explosion is growth by an order of magnitude *and* clipping on most steps for
 `explode_min_epochs` epochs in a row *and* the epoch norm still growing
-(`explode_epoch_growth`: a norm that jumped within a fresh model's first epoch and then
-stayed flat is heavy clipping), in a run that stopped improving (neither its training loss
-nor its eval got better over those epochs).
+(`explode_epoch_growth` over the last `trend_window` epochs: a norm that jumped within a
+fresh model's first epoch and then stayed flat is heavy clipping), in a run that stopped
+improving (neither its training loss nor its eval got better over those epochs).
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ def is_explosion(ctx: Context, gr: Growth) -> bool:
 
 
 def epoch_growth(ctx: Context) -> float:
-    """The last epoch's norm over the lowest earlier epoch's (1.0 with one epoch)."""
+    """The last epoch's norm over the lowest of the `trend_window` epochs before it (1.0 with
+    one epoch): growth now, not since a fresh model's first epochs, so a long run's norm
+    that settled above its start while converging does not count."""
     g = ctx.grad
-    earlier = [v for _, v in g.points[:-1] if v > 0] if g else []
+    earlier = [v for _, v in g.points[-1 - ctx.th.trend_window : -1] if v > 0] if g else []
     return g.points[-1][1] / min(earlier) if g and earlier else 1.0
 
 

@@ -67,10 +67,12 @@ class Thresholds:
     the smallest epoch median) that counts as explosion: an order of magnitude. Seed 000
     grew 0.078 -> 27 (346x)."""
     explode_epoch_growth: float = 2.0
-    """With clipping, the epoch norm itself must have grown this much from its lowest earlier
-    epoch: a fresh model's first step is small (0.28), so a norm that jumps within epoch 0
-    (to 22) and then stays flat under a clip is heavy clipping, not explosion. Seed 000's
-    medians grew 7.5 -> 21 -> 27 (3.6x); a Darcy sweep's best trial held 22 -> 27 (1.2x)."""
+    """With clipping, the epoch norm itself must have grown this much from its lowest of the
+    `trend_window` epochs before: a fresh model's first step is small (0.28), so a norm that
+    jumps within epoch 0 (to 22) and then stays flat under a clip is heavy clipping, not
+    explosion, and so is a long run's norm that settled 4-6x above its first epochs while
+    converging. Seed 000's medians grew 7.5 -> 21 -> 27 (3.6x); a Darcy sweep's best trial
+    held 22 -> 27 (1.2x)."""
     explode_clip_fraction: float = 0.5
     """Fraction of steps clipped above which clipping no longer holds the norm but rescales
     every step (seed 000: 93 % and 97 %)."""
