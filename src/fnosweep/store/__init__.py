@@ -1,4 +1,4 @@
-"""The store: the only module that talks SQLAlchemy.
+"""The store: the only package that talks SQLAlchemy (the driver lock's queries are in `lock`).
 
 Every call goes through one session scope that commits, or rolls back and re-raises
 as `StoreError`. Reads return value objects (`TrialRow`, `EpochRecord`), never rows.
@@ -9,24 +9,21 @@ replayed record never duplicates an epoch.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.sql.expression import Update
 
 from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
+from fnosweep.store import lock
 from fnosweep.store import tables as t
-from fnosweep.store.values import DriverLock, TrialRow, aware, dumps, now, trial_row
+from fnosweep.store.values import DriverLock, TrialRow, dumps, now, trial_row
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
@@ -146,7 +143,7 @@ class Store:
     def put_study(
         self, study_name: str, *, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]
     ) -> None:
-        values = _study_values(fingerprint=fingerprint, space=space, spec=spec)
+        values = lock.study_values(fingerprint=fingerprint, space=space, spec=spec)
         with self._tx() as conn:
             done = conn.execute(update(t.studies).where(t.studies.c.study_name == study_name).values(**values))
             if done.rowcount == 0:
@@ -182,48 +179,28 @@ class Store:
         raise AssertionError("unreachable")
 
     def _acquire(self, study_name: str, stale_after_s: float, record: Mapping[str, Any] | None) -> DriverLock | None:
-        me = _me()
-        at = now()
-        lock = {**me, "driver_since": at, "heartbeat_at": at}
         with self._tx() as conn:
-            row = conn.execute(select(t.studies).where(t.studies.c.study_name == study_name).with_for_update()).first()
-            if row is None:
-                if record is None:
-                    raise StoreError(f"study {study_name!r} has no fnosweep record; cannot lock it")
-                conn.execute(
-                    t.studies.insert().values(study_name=study_name, created_at=at, **_study_values(**record), **lock)
-                )
-                return None
-            if row.heartbeat_at is not None and row.driver_pid is not None:
-                beat = aware(row.heartbeat_at)
-                assert beat is not None
-                mine = (row.driver_host, row.driver_pid) == (me["driver_host"], me["driver_pid"])
-                dead = row.driver_host == me["driver_host"] and not _pid_alive(row.driver_pid)
-                if not mine and not dead and at - beat < timedelta(seconds=stale_after_s):
-                    return _lock(row)
-            conn.execute(update(t.studies).where(t.studies.c.study_name == study_name).values(**lock))
-        return None
+            return lock.take(conn, study_name, stale_after_s, record)
 
     def heartbeat(self, study_name: str) -> bool:
         """Prove this driver alive. False when the lock is no longer this process's
         (another driver took it over after this one's heartbeat went stale, or it was
         released): then this driver must stop writing to the study."""
         return self._retrying(
-            lambda conn: conn.execute(_held_by_me(study_name).values(heartbeat_at=now())).rowcount == 1
+            lambda conn: conn.execute(lock.held_by_me(study_name).values(heartbeat_at=now())).rowcount == 1
         )
 
     def driver_lock(self, study_name: str) -> DriverLock | None:
         """Who holds the study's driver lock (None: nobody, or no such study)."""
         with self._tx() as conn:
             row = conn.execute(select(t.studies).where(t.studies.c.study_name == study_name)).first()
-        return None if row is None or row.driver_pid is None or row.heartbeat_at is None else _lock(row)
+        return None if row is None or row.driver_pid is None or row.heartbeat_at is None else lock.holder(row)
 
     def release_driver(self, study_name: str) -> None:
         """Drop the lock if this process holds it (a lock another driver took stays its)."""
         with self._tx() as conn:
-            conn.execute(
-                _held_by_me(study_name).values(driver_host=None, driver_pid=None, driver_since=None, heartbeat_at=None)
-            )
+            release = lock.held_by_me(study_name)
+            conn.execute(release.values(driver_host=None, driver_pid=None, driver_since=None, heartbeat_at=None))
 
     # -- trials ----------------------------------------------------------------------
 
@@ -366,43 +343,6 @@ def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt: Any = insert(table).values(**values)
     return stmt.on_conflict_do_update(index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys})
-
-
-def _study_values(*, fingerprint: str, space: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, str]:
-    return {"fingerprint": fingerprint, "space": dumps(space), "spec": dumps(spec)}
-
-
-def _held_by_me(study_name: str) -> Update:
-    """An UPDATE of the study's row that matches only while this process holds its lock."""
-    me = _me()
-    return update(t.studies).where(
-        t.studies.c.study_name == study_name,
-        t.studies.c.driver_host == me["driver_host"],
-        t.studies.c.driver_pid == me["driver_pid"],
-    )
-
-
-def _me() -> dict[str, Any]:
-    """This process, as the driver lock names it."""
-    return {"driver_host": socket.gethostname(), "driver_pid": os.getpid()}
-
-
-def _lock(row: Any) -> DriverLock:
-    """The lock of a study row that has one (a holder, since when, its last heartbeat)."""
-    since, beat = aware(row.driver_since), aware(row.heartbeat_at)
-    assert since is not None and beat is not None, "a held lock has both times"
-    return DriverLock(row.driver_host, row.driver_pid, since, beat)
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process of this host is alive (a driver killed by SIGKILL leaves its lock behind)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
