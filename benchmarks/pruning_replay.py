@@ -23,6 +23,13 @@ from fnosweep.history import History, metric_value
 
 GRID = [(startup, warmup) for startup in (1, 2, 3) for warmup in (0, 1, 2)]
 """(n_startup_trials, n_warmup_steps) of the median pruners replayed."""
+OTHERS: dict[str, Callable[[], object]] = {
+    # stricter than the median: prune unless in the best quarter at the same epoch
+    "percentile 25, 3/2": lambda: _optuna().pruners.PercentilePruner(25.0, n_startup_trials=3, n_warmup_steps=2),
+    # rungs at 1, 4, 16 epochs, a quarter goes on at each (ASHA's defaults, §2)
+    "successive halving 1/4": lambda: _optuna().pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=4),
+}
+"""Other Optuna pruners replayed, by label: what a stricter metric pruner would cost and find."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,25 @@ def replay(histories: Mapping[int, History], metric: str, pruner: Callable[[], o
     return Replayed(epochs, min(finals) if finals else None, tuple(pruned))
 
 
+def rule_stops(histories: Mapping[int, History], prune_on: Sequence[str],
+               thresholds: Thresholds) -> dict[int, tuple[int, str]]:  # fmt: skip
+    """Per trial, the first epoch at which fnosweep's rules alone would stop it, and why (the
+    rules read only the trial's own history, so this needs no pruner and no order)."""
+    stops = {}
+    for number, h in histories.items():
+        for i in range(len(h.epochs)):
+            finding = prune_decision(History(h.run, h.epochs[: i + 1]), prune_on, thresholds)
+            if finding is not None:
+                stops[number] = (h.epochs[i].epoch, finding.code)
+                break
+    return stops
+
+
 def median(startup: int, warmup: int) -> Callable[[], object]:
+    return lambda: _optuna().pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
+
+
+def _optuna():  # type: ignore[no-untyped-def]
     import optuna
 
-    return lambda: optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
+    return optuna

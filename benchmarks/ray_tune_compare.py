@@ -11,7 +11,7 @@ best eval L2 (Tune's own "best": the lowest last-reported value of any trial, an
 best among trials that ran every epoch), and how the Optuna study records the trials
 ASHA stopped (the design brief: OptunaSearch tells them COMPLETE with the rung's value).
 
-    .venv/bin/python benchmarks/ray_tune_compare.py                # 3 seeds x 12 trials x 8 epochs
+    .venv/bin/python benchmarks/ray_tune_compare.py                # 3 seeds x 12 trials x 24 epochs
     .venv/bin/python benchmarks/ray_tune_compare.py --quick        # a smoke test
 
 Ray Tune needs no package beyond `ray[tune]`'s own, which the venv has (ray 2.60).

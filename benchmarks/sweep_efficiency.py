@@ -9,8 +9,9 @@ trials (a pruned inline trial finishes the epoch it is in), wall time, and the b
 L2 among COMPLETE trials. Goal (issue 10): (c) runs <= 40 % of (a)'s epochs with a best
 eval L2 within 2 % of (a)'s.
 
-    .venv/bin/python benchmarks/sweep_efficiency.py                # 3 seeds x 12 trials x 8 epochs
+    .venv/bin/python benchmarks/sweep_efficiency.py                # 3 seeds x 12 trials x 24 epochs
     .venv/bin/python benchmarks/sweep_efficiency.py --quick        # seconds: a smoke test
+    .venv/bin/python benchmarks/sweep_efficiency.py --replay-only --workdir DIR   # the grid again, no training
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ import _common
 from _common import PRUNERS, apply_quick, darcy_doc, header, spread, sweep_parser
 
 MODES = tuple(PRUNERS)
+REPLAYED_RULES = {
+    "": [],
+    " + stability": ["diverged", "exploding_gradients"],
+    # a trial whose loss and eval do not move (lr far too small) is hopeless before the
+    # median pruner has its startup trials
+    " + stability + plateau": ["diverged", "exploding_gradients", "plateau"],
+}
+"""The fnosweep rules (`stability.prune_on`) replayed with each pruner."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +106,29 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--workdir", type=Path, default=None, help="where data and studies go (a temp dir)")
     p.add_argument("--quick", action="store_true", help="1 seed, 3 trials x 2 epochs, 16 samples")
-    return apply_quick(p.parse_args(), trials=3)
+    p.add_argument(
+        "--unpruned-only",
+        action="store_true",
+        help="run only the unpruned sweeps, then replay the grid over them (new seeds to check a setting)",
+    )
+    p.add_argument(
+        "--replay-only",
+        action="store_true",
+        help="train nothing: replay the pruner grid over the unpruned studies a run left in --workdir",
+    )
+    a = apply_quick(p.parse_args(), trials=3)
+    if a.replay_only and a.workdir is None:
+        p.error("--replay-only needs the --workdir of an earlier run")
+    return a
 
 
 def main() -> None:
     a = parse_args()
+    if a.replay_only:
+        header("sweep efficiency: the pruner grid replayed over an earlier run's unpruned studies")
+        print(f"# from {a.workdir}, seeds {a.seeds}")
+        replay_grid({seed: unpruned_histories(a.workdir, seed) for seed in a.seeds}, a.seeds)
+        return
     header("sweep efficiency: no pruning vs median vs median + stability (same configurations)")
     sizes = {"n_trials": a.trials, "epochs": a.epochs, "n_train": a.n_train, "n_test": a.n_test,
              "max_concurrent": a.max_concurrent}  # fmt: skip
@@ -122,10 +149,10 @@ def main() -> None:
               f"{'best L2':>8} {'trial':>5} {'epochs %':>8} {'wall %':>6} {'best Δ%':>7}")  # fmt: skip
         for i, seed in enumerate(a.seeds):
             # Rotate the mode order per seed so a drift in machine load does not favour one mode.
-            order = MODES[i % 3 :] + MODES[: i % 3]
+            order = ("none",) if a.unpruned_only else MODES[i % 3 :] + MODES[: i % 3]
             by_mode = {m: run_one(workdir, seed, m, sizes) for m in order}
             base = by_mode["none"]
-            for mode in MODES:
+            for mode in order if a.unpruned_only else MODES:
                 r = by_mode[mode]
                 runs.append(r)
                 if r.params != base.params:
@@ -134,10 +161,13 @@ def main() -> None:
                       f"{r.computed:>8} {r.wall_s:>7.1f} {_fmt(r.best):>8} {_fmt(r.best_trial):>5} "
                       f"{100 * r.epochs / base.epochs:>8.1f} {100 * r.wall_s / base.wall_s:>6.1f} "
                       f"{_delta(r.best, base.best):>7}")  # fmt: skip
-            for mode in MODES[1:]:  # the reference's best trial, when a pruner stopped it
+            for mode in MODES[1:] if not a.unpruned_only else ():  # the unpruned best, when a pruner stopped it
                 if base.best_trial in by_mode[mode].reasons:
                     print(f"     {mode}: pruned the unpruned best, trial {base.best_trial}: "
                           f"{by_mode[mode].reasons[base.best_trial][:160]}")  # fmt: skip
+        if a.unpruned_only:
+            replay_grid({seed: unpruned_histories(workdir, seed) for seed in a.seeds}, a.seeds)
+            return
         summarize(runs, a.seeds)
         replay_section(workdir, runs, a.seeds)
 
@@ -177,14 +207,13 @@ def unpruned_histories(workdir: Path, seed: int) -> dict[int, Any]:
 def replay_section(workdir: Path, runs: list[Run], seeds: list[int]) -> None:
     """The live pruned runs replayed from the unpruned histories (a check of the replay), then
     a grid of median-pruner settings with and without the stability rules."""
-    from pruning_replay import GRID, median, replay
+    from pruning_replay import median, replay
 
     from fnosweep.diagnose import Thresholds
 
     th = Thresholds()
     live = {(r.seed, r.mode): r for r in runs}
     hist = {seed: unpruned_histories(workdir, seed) for seed in seeds}
-    base = {seed: live[(seed, "none")] for seed in seeds}
     print("\nreplay of the live pruned runs from the unpruned histories (epochs, best L2):")
     for seed in seeds:
         for mode in MODES[1:]:
@@ -196,17 +225,37 @@ def replay_section(workdir: Path, runs: list[Run], seeds: list[int]) -> None:
             same = got.epochs == r.epochs and _fmt(got.best) == _fmt(r.best)
             print(f"  seed {seed} {mode:<17} live {r.epochs:>3} {_fmt(r.best)}  replay {got.epochs:>3} "
                   f"{_fmt(got.best)}  {'same' if same else 'DIFFERENT'}")  # fmt: skip
-    print("\nreplayed median pruners (n_startup_trials/n_warmup_steps), epochs % of none and best L2 Δ % per seed:")
-    for startup, warmup in GRID:
-        for prune_on in ([], ["diverged", "exploding_gradients"]):
-            label = f"median {startup}/{warmup}" + (" + stability" if prune_on else "")
+    replay_grid(hist, seeds)
+
+
+def replay_grid(hist: dict[int, dict[int, Any]], seeds: list[int]) -> None:
+    """Every pruner of the grid with each set of fnosweep rules, replayed per seed."""
+    from pruning_replay import GRID, OTHERS, median, replay, rule_stops
+
+    from fnosweep.diagnose import Thresholds
+    from fnosweep.history import metric_value
+
+    th = Thresholds()
+    base = {seed: replay(hist[seed], _common.METRIC, None, [], th) for seed in seeds}  # = the unpruned run
+    print("\nthe stability rules alone on each unpruned trial: the epoch they would stop it at, and how it ended "
+          "unpruned (final eval L2 / the seed's best):")  # fmt: skip
+    for seed in seeds:
+        stops = rule_stops(hist[seed], REPLAYED_RULES[" + stability"], th)
+        best = base[seed].best
+        cells = [f"trial {n} epoch {e} {code} ({metric_value(hist[seed][n].epochs[-1], _common.METRIC) / best:.2f}x)"
+                 for n, (e, code) in sorted(stops.items())] if best else []  # fmt: skip
+        print(f"  seed {seed}: {len(stops)} of {len(hist[seed])} trials" + (": " + ", ".join(cells) if cells else ""))
+    print("\nreplayed pruners (median: n_startup_trials/n_warmup_steps), epochs % of none and best L2 Δ % per seed:")
+    pruners = {f"median {s}/{w}": median(s, w) for s, w in GRID} | OTHERS
+    for name, pruner in pruners.items():
+        for suffix, prune_on in REPLAYED_RULES.items():
             cells, met = [], 0
             for seed in seeds:
-                got = replay(hist[seed], _common.METRIC, median(startup, warmup), prune_on, th)
+                got = replay(hist[seed], _common.METRIC, pruner, prune_on, th)
                 share, delta = 100 * got.epochs / base[seed].epochs, _pct(got.best, base[seed].best)
                 met += share <= 40 and delta is not None and delta <= 2
                 cells.append(f"{share:5.1f}% {_delta(got.best, base[seed].best):>6}")
-            print(f"  {label:<26} " + " | ".join(cells) + f"   goal met in {met} of {len(seeds)}")
+            print(f"  {name + suffix:<44} " + " | ".join(cells) + f"   goal met in {met} of {len(seeds)}")
 
 
 def _pct(value: float | None, base: float | None) -> float | None:

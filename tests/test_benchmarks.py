@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # (script, its options besides --quick, a line fragment its figures always print)
 SCRIPTS = [
-    ("sweep_efficiency.py", [], "goal (median+stability"),
+    ("sweep_efficiency.py", [], "successive halving 1/4 + stability"),  # the last line: the replay ran
     ("ray_tune_compare.py", [], "ASHA-stopped trials recorded COMPLETE by Optuna"),
     ("orchestration.py", [], "_handle+_settle ms/record"),
     ("monitor_overhead.py", [], "monitored/plain"),
