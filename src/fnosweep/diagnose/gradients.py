@@ -7,7 +7,8 @@ by clipping; explosion is growth by an order of magnitude *and* clipping on most
 `explode_min_epochs` epochs in a row *and* the epoch norm still growing
 (`explode_epoch_growth` over the last `trend_window` epochs: a norm that jumped within a
 fresh model's first epoch and then stayed flat is heavy clipping), in a run that stopped
-improving (neither its training loss nor its eval got better over those epochs).
+improving (neither its training loss nor its eval got better over those epochs). Without
+clipping, two orders of magnitude while rising, in a run that stopped improving too.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def clipped_streak(clip: Series | None, fraction: float) -> int:
 def is_explosion(ctx: Context, gr: Growth) -> bool:
     th = ctx.th
     if ctx.clip is None:  # nothing confirms clipping gave up: ask for two orders of magnitude
-        return gr.factor >= th.explode_growth_unclipped and _rising(ctx)
+        return gr.factor >= th.explode_growth_unclipped and _rising(ctx) and not still_learning(ctx)
     streak = clipped_streak(ctx.clip, th.explode_clip_fraction)
     return (gr.factor >= th.explode_growth and streak >= th.explode_min_epochs
             and epoch_growth(ctx) >= th.explode_epoch_growth and not still_learning(ctx))
