@@ -12,6 +12,7 @@ eval L2 within 2 % of (a)'s.
     .venv/bin/python benchmarks/sweep_efficiency.py                # 3 seeds x 12 trials x 24 epochs
     .venv/bin/python benchmarks/sweep_efficiency.py --quick        # seconds: a smoke test
     .venv/bin/python benchmarks/sweep_efficiency.py --replay-only --workdir DIR   # the grid again, no training
+    .venv/bin/python benchmarks/sweep_efficiency.py --median 2 0 --rules diverged exploding_gradients plateau
 """
 
 from __future__ import annotations
@@ -116,7 +117,14 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="train nothing: replay the pruner grid over the unpruned studies a run left in --workdir",
     )
+    p.add_argument("--median", type=int, nargs=2, default=[3, 2], metavar=("STARTUP", "WARMUP"),
+                   help="n_startup_trials and n_warmup_steps of the median pruner of both pruned modes")
+    p.add_argument("--rules", nargs="+", default=["diverged", "exploding_gradients"], metavar="VERDICT",
+                   help="stability.prune_on of the median+stability mode")  # fmt: skip
     a = apply_quick(p.parse_args(), trials=3)
+    for mode in MODES[1:]:
+        PRUNERS[mode]["pruner"].update(n_startup_trials=a.median[0], n_warmup_steps=a.median[1])
+    PRUNERS["median+stability"]["prune_on"] = list(a.rules)
     if a.replay_only and a.workdir is None:
         p.error("--replay-only needs the --workdir of an earlier run")
     return a
@@ -135,6 +143,8 @@ def main() -> None:
     print(f"# sweep: Darcy {_common.RESOLUTION}x{_common.RESOLUTION}, n_train {a.n_train}, n_test {a.n_test}, "
           f"{a.trials} trials x {a.epochs} epochs, RandomSampler, inline backend, max_concurrent {a.max_concurrent}, "
           f"seeds {a.seeds}")  # fmt: skip
+    print(f"# median pruner {a.median[0]}/{a.median[1]} (n_startup_trials/n_warmup_steps); "
+          f"median+stability prunes on {', '.join(a.rules)}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="fnosweep-eff-") as tmp:
         workdir = a.workdir or Path(tmp)
         from fnosweep.data import ensure_dataset
