@@ -73,7 +73,6 @@ def utilisation(workdir: Path, a: argparse.Namespace) -> None:
     os.environ["FNOSWEEP_SYNTHETIC_EPOCH_S"] = str(a.epoch_s)  # Ray workers inherit it at start
     import ray
 
-    from fnosweep.driver import run_sweep
     from fnosweep.executor import RayExecutor
     from fnosweep.spec import parse_spec
     from fnosweep.testing import synthetic_trial
@@ -83,7 +82,8 @@ def utilisation(workdir: Path, a: argparse.Namespace) -> None:
     print(f"\n## 1. utilisation on Ray: {a.trials} synthetic trials x {a.epochs} epochs x {a.epoch_s} s, "
           f"max_concurrent = {a.slots} = Ray CPUs "
           f"(ray.init took {time.perf_counter() - started:.1f} s, not counted)")  # fmt: skip
-    print(f"{'run':<6} {'wall s':>7} {'ideal s':>7} {'busy slot-s':>11} {'utilisation':>11} {'overhead/trial s':>16}")
+    print(f"{'run':<6} {'wall s':>7} {'ideal s':>7} {'busy slot-s':>11} {'utilisation':>11} {'overhead/trial s':>16} "
+          f"{'setup s':>7} {'sweep note s':>12}")  # fmt: skip
     try:
         for run in ("cold", "warm"):
             doc = synthetic_doc(f"sqlite:///{workdir}/util_{run}.db", f"util_{run}", n_trials=a.trials,
@@ -91,29 +91,34 @@ def utilisation(workdir: Path, a: argparse.Namespace) -> None:
                                 pruner={"type": "none"}, prune_on=[])  # fmt: skip
             spec = parse_spec(doc, source=f"util_{run}.yaml")
             t0 = time.perf_counter()
-            result = run_sweep(spec, executor=RayExecutor(spec.execution, synthetic_trial))
+            timed = TimedDriver(spec, RayExecutor(spec.execution, synthetic_trial))
+            result = timed.driver.run()
             wall = time.perf_counter() - t0
             done = [t for t in result.trials if t.state == "COMPLETE"]
             busy = sum(t.epochs for t in result.trials) * a.epoch_s
             ideal = busy / a.slots
             note = "" if len(done) == a.trials else f"  ({len(done)} of {a.trials} COMPLETE)"
             print(f"{run:<6} {wall:>7.2f} {ideal:>7.2f} {busy:>11.2f} {busy / (a.slots * wall):>11.3f} "
-                  f"{(wall - ideal) * a.slots / a.trials:>16.3f}{note}")  # fmt: skip
+                  f"{(wall - ideal) * a.slots / a.trials:>16.3f} {timed.open_s:>7.2f} "
+                  f"{timed.publish_s:>12.2f}{note}")  # fmt: skip
     finally:
         ray.shutdown()
     print("goal: utilisation >= 0.95")
 
 
 class TimedDriver:
-    """A Driver whose `_handle` + `_settle` and `_start_trial` are timed (instance attributes
-    shadow the methods)."""
+    """A Driver whose `_handle` + `_settle`, `_start_trial`, its setup (`_open`: lock, study)
+    and its sweep note and figures (`_publish_sweep`) are timed (instance attributes shadow
+    the methods)."""
 
     def __init__(self, spec: Any, executor: Any) -> None:
         from fnosweep.driver import Driver
 
         self.driver = Driver(spec, executor=executor)
-        self.handle_s = self.start_s = 0.0
+        self.handle_s = self.start_s = self.open_s = self.publish_s = 0.0
         self.records = 0
+        self.driver._open = self._wrap(self.driver._open, "open_s")  # type: ignore[method-assign]
+        self.driver._publish_sweep = self._wrap(self.driver._publish_sweep, "publish_s")  # type: ignore[method-assign]
         self.driver._handle = self._wrap(self.driver._handle, "handle_s", count=True)  # type: ignore[method-assign]
         # an ended trial's diagnosis, store row and tell run in _settle, after the next trial starts
         self.driver._settle = self._wrap(self.driver._settle, "handle_s")  # type: ignore[method-assign]

@@ -189,3 +189,21 @@ def test_a_freed_slot_starts_its_next_trial_before_the_ended_one_is_told(tmp_pat
     assert [t.state for t in result.trials] == ["COMPLETE"] * 4
     # trial n was told after trial n + 1 had been asked; the last one had no successor
     assert asked_when_told == {0: 2, 1: 3, 2: 4, 3: 4}
+
+
+@pytest.mark.parametrize(("every_s", "share", "expected"), [
+    (60.0, 0.05, 1),  # a short sweep: the sweep note once, at its end
+    (0.0, math.inf, 4 + 1),  # no least gap, no cost bound: after every trial, and at the end
+])  # fmt: skip
+def test_the_sweep_note_is_refreshed_by_time_not_by_trial_count(tmp_path, monkeypatch, every_s, share, expected):
+    """Each refresh reads every epoch of the study and holds the loop: its cadence is time-bound."""
+    import fnosweep.driver as driver
+
+    calls = []
+    publish = driver.publish_study
+    monkeypatch.setattr(driver, "PUBLISH_EVERY_S", every_s)
+    monkeypatch.setattr(driver, "PUBLISH_SHARE", share)
+    monkeypatch.setattr(driver, "publish_study", lambda *a: calls.append(1) or publish(*a))
+    spec = tiny_spec(tmp_path, study__n_trials=4, training__epochs=2, execution__max_concurrent=1)
+    assert [t.state for t in run_sweep(spec, executor=inline()).trials] == ["COMPLETE"] * 4
+    assert len(calls) == expected

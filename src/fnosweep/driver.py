@@ -42,9 +42,13 @@ HEARTBEAT_S = 5.0
 POLL_S = 0.5
 NOTIFY_S = 0.2
 """Least time between two progress snapshots (each reads the study's trials)."""
-PUBLISH_EVERY = 10
-"""Finished trials between refreshes of the dashboard's sweep note and figures (each reads
-every epoch of the study: seconds at 200 000 epochs)."""
+PUBLISH_EVERY_S = 60.0
+"""Least time between two refreshes, during a sweep, of the dashboard's sweep note and
+figures; a sweep's end always refreshes them. Each refresh reads every epoch of the study
+(seconds at 200 000 epochs) and holds the loop, so freed slots wait."""
+PUBLISH_SHARE = 0.05
+"""Longest share of the driver's time the refreshes may take: after one that took d
+seconds, the next waits at least d / PUBLISH_SHARE."""
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ class Driver:
         self._ended: list[Ended] = []
         """Trials out of their slot, not yet told (see `_finish`)."""
         self._last_event: str | None = None
-        self._finished = 0
+        self._next_publish = time.monotonic() + PUBLISH_EVERY_S
         self.notes: list[str] = []
         """What the user should know about this run (e.g. safe spec changes on resume)."""
 
@@ -298,8 +302,7 @@ class Driver:
 
     def _tell(self, ended: Ended) -> None:
         self._last_event = tell(self.spec, self.store, self.study, ended)
-        self._finished += 1
-        if self._finished % PUBLISH_EVERY == 0:
+        if time.monotonic() >= self._next_publish:
             self._publish_sweep()
 
     def _diagnosis_failed(self, run: Running, what: str, e: Exception) -> None:
@@ -310,12 +313,16 @@ class Driver:
         requeue(self.spec, self.store, self.study, run, reason)
 
     def _publish_sweep(self) -> None:
+        started = time.monotonic()
         try:
             publish_study(self.study, self.store, self.spec.study.name)
         except (StoreError, StorageInternalError, SQLAlchemyError):
             raise
         except Exception as e:  # a bug in the sweep's diagnosis or figures must not stop the sweep
             log.warning("study %s: publishing the sweep note failed: %s", self.spec.study.name, e, exc_info=e)
+        finally:
+            took = time.monotonic() - started
+            self._next_publish = time.monotonic() + max(PUBLISH_EVERY_S, took / PUBLISH_SHARE)
 
     def _drop_surplus_waiting(self) -> None:
         """Re-queued trials beyond the budget (a crash can leave some): fail them, marked interrupted."""
