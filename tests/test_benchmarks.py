@@ -28,10 +28,26 @@ SCRIPTS = [
 @pytest.mark.parametrize(("script", "options", "expected"), SCRIPTS,
                          ids=[" ".join([s, *o]) for s, o, _ in SCRIPTS])
 def test_quick_mode_prints_its_figures(script: str, options: list[str], expected: str) -> None:
+    assert expected in _quick(script, options)
+
+
+@pytest.mark.slow
+def test_the_pruning_grid_replays_from_an_earlier_runs_studies(tmp_path: Path) -> None:
+    """--unpruned-only trains only the reference sweeps (other median and rules settings
+    given); --replay-only then replays the grid from the studies it left, training nothing."""
+    options = ["--workdir", str(tmp_path), "--median", "2", "0", "--rules", "diverged", "plateau"]
+    trained = _quick("sweep_efficiency.py", ["--unpruned-only", *options])
+    assert "median pruner 2/0" in trained and "prunes on diverged, plateau" in trained
+    replayed = _quick("sweep_efficiency.py", ["--replay-only", *options])
+    grid = [line for line in trained.splitlines() if "goal met in" in line]
+    assert grid and grid == [line for line in replayed.splitlines() if "goal met in" in line]
+
+
+def _quick(script: str, options: list[str]) -> str:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / script), "--quick", *options],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    assert expected in proc.stdout, proc.stdout[-2000:]
+    return proc.stdout
