@@ -44,7 +44,7 @@ PRUNE_ROWS = [
      make([1.066, 0.606, 0.332, 0.239, 0.196, 0.175, 0.183], eval=[0.504, 0.317, 0.181, 0.137, 0.113, 0.116, 0.134],
           gmed=[7.84, 18.99, 9.11, 9.83, 13.68, 11.58, 21.79], clip=[0.75] + [1.0] * 6, first=0.75, lr=0.0187,
           clip_threshold=1.0), ["diverged", "exploding_gradients"], [None] * 7),
-    # the same sweep's trial at the end of a cosine schedule: converged (loss -0.1 % an epoch),
+    # shaped like the same sweep's trial at the end of a cosine schedule: converged (loss -0.1 % an epoch),
     # its norm settled 4-6x above epoch 0's and not growing now (called explosion at epoch 11
     # while the epoch growth was measured from epoch 0)
     ("a_converged_norm_that_settled_above_its_start",
