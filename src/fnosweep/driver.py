@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from fnosweep.diagnose import prune_decision
-from fnosweep.driver_end import Ended, Running, requeue, tell
+from fnosweep.driver_end import Ended, Running, is_finite, requeue, tell
 from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
     RECOVERIES,
     STALE_AFTER_S,
@@ -208,7 +208,7 @@ class Driver:
         self._last_event = f"trial {number} epoch {record.epoch}"
         value = metric_value(record, self.spec.study.metric)
         loss_ok = record.train_loss is None or math.isfinite(record.train_loss)
-        if not _finite(value) or not loss_ok:
+        if not is_finite(value) or not loss_ok:
             what = "training loss" if not loss_ok else self.spec.study.metric
             self._prune(handle, run, f"diverged: non-finite {what} at epoch {record.epoch}")
             return
@@ -239,7 +239,7 @@ class Driver:
 
     def _complete(self, handle: int, run: Running) -> None:
         value = metric_value(run.epochs[-1], self.spec.study.metric) if run.epochs else None
-        if not _finite(value):
+        if not is_finite(value):
             self._finish(handle, run, TrialState.FAIL, reason="the trial ended without a finite objective")
         else:
             self._finish(handle, run, TrialState.COMPLETE, value=value)
@@ -361,10 +361,6 @@ def _holder(lock: DriverLock | None) -> str:
     if lock is None:
         return "nobody holds it now"
     return f"now held by host {lock.host}, pid {lock.pid}, since {lock.since:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)
 
 
 logging.getLogger("optuna").setLevel(logging.WARNING)

@@ -89,7 +89,7 @@ def tell(spec: SweepSpec, store: Store, study: optuna.Study, ended: Ended) -> st
         reason = f"{reason}; {line}" if reason else line
         error = error or trace
     verdict = diagnosis.verdict if diagnosis else None
-    finite = [v for v in (metric_value(e, s.metric) for e in run.epochs) if v is not None and math.isfinite(v)]
+    finite = [v for v in (metric_value(e, s.metric) for e in run.epochs) if is_finite(v)]
     store.finish_trial(
         s.name, run.trial.number, state=state.name,
         value=value if value is not None else (finite[-1] if finite else None),
@@ -101,6 +101,10 @@ def tell(spec: SweepSpec, store: Store, study: optuna.Study, ended: Ended) -> st
         publish_trial(study, run.trial, verdict=verdict, numbers=page[0], diagnosis_markdown=page[1])
     study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
     return f"trial {run.trial.number} {state.name.lower()}" + (f": {reason}" if reason else "")
+
+
+def is_finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
 
 
 def requeue(spec: SweepSpec, store: Store, study: optuna.Study, run: Running, reason: str) -> None:

@@ -64,11 +64,13 @@ def clipped_streak(clip: Series | None, fraction: float) -> int:
 
 def is_explosion(ctx: Context, gr: Growth) -> bool:
     th = ctx.th
+    if still_learning(ctx):  # clipped or not, a run that still improves is not exploding
+        return False
     if ctx.clip is None:  # nothing confirms clipping gave up: ask for two orders of magnitude
-        return gr.factor >= th.explode_growth_unclipped and _rising(ctx) and not still_learning(ctx)
+        return gr.factor >= th.explode_growth_unclipped and _rising(ctx)
     streak = clipped_streak(ctx.clip, th.explode_clip_fraction)
     return (gr.factor >= th.explode_growth and streak >= th.explode_min_epochs
-            and epoch_growth(ctx) >= th.explode_epoch_growth and not still_learning(ctx))
+            and epoch_growth(ctx) >= th.explode_epoch_growth)
 
 
 def epoch_growth(ctx: Context) -> float:

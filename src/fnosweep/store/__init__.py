@@ -171,16 +171,13 @@ class Store:
         study record only once it holds the lock; without `record` it cannot be locked."""
         for tries_left in (1, 0):  # two new drivers may race to insert the record: one loses, then reads it
             try:
-                return self._acquire(study_name, stale_after_s, record)
+                with self._tx() as conn:
+                    return lock.take(conn, study_name, stale_after_s, record)
             except StoreError as e:
                 if tries_left and isinstance(e.__cause__, IntegrityError):
                     continue
                 raise
         raise AssertionError("unreachable")
-
-    def _acquire(self, study_name: str, stale_after_s: float, record: Mapping[str, Any] | None) -> DriverLock | None:
-        with self._tx() as conn:
-            return lock.take(conn, study_name, stale_after_s, record)
 
     def heartbeat(self, study_name: str) -> bool:
         """Prove this driver alive. False when the lock is no longer this process's
