@@ -119,8 +119,10 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--median", type=int, nargs=2, default=[3, 2], metavar=("STARTUP", "WARMUP"),
                    help="n_startup_trials and n_warmup_steps of the median pruner of both pruned modes")
-    p.add_argument("--rules", nargs="+", default=["diverged", "exploding_gradients"], metavar="VERDICT",
-                   help="stability.prune_on of the median+stability mode")  # fmt: skip
+    from fnosweep.diagnose import VERDICTS
+
+    p.add_argument("--rules", nargs="+", default=["diverged", "exploding_gradients"], choices=VERDICTS,
+                   metavar="VERDICT", help="stability.prune_on of the median+stability mode")  # fmt: skip
     a = apply_quick(p.parse_args(), trials=3)
     for mode in MODES[1:]:
         PRUNERS[mode]["pruner"].update(n_startup_trials=a.median[0], n_warmup_steps=a.median[1])
