@@ -1,4 +1,5 @@
-"""The monitor's inputs, checked where they enter: parameters, run line, history path.
+"""The monitor's inputs, checked where they enter: parameters, run line, history path,
+the loss reduction and the eval values.
 
 Each check raises `MonitorError` with one line that names the bad value."""
 
@@ -8,13 +9,16 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from fnosweep.errors import MonitorError
 from fnosweep.history import RunInfo
+
+Reduction = Literal["sum", "mean"]
+"""How the training loss the monitor observes was reduced over the batch."""
 
 _MEASURED = ("n_params", "n_param_elements", "clip_threshold")
 """Run fields the monitor knows for certain: a different value from the caller is an error."""
@@ -122,3 +126,29 @@ def check_history_path(path: str | os.PathLike[str] | None) -> Path | None:
     if p.exists() and p.stat().st_size > 0:
         raise MonitorError(f"history {p}: already holds a history; choose a new path or remove the file")
     return p
+
+
+def check_reduction(value: Any) -> Reduction:
+    if value not in ("sum", "mean"):
+        raise MonitorError(f"reduction must be 'sum' or 'mean', but got {value!r}")
+    return value
+
+
+def check_eval(eval: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`eval` checked, numbers as floats; one-element tensors are kept, to be read in the
+    epoch's one transfer (a float() here would be a device read of its own)."""
+    if eval is None:
+        return {}
+    if not isinstance(eval, Mapping):
+        got = type(eval).__name__
+        raise MonitorError(f"eval must be a mapping like {{'32_l2': 0.05}}, but got {got}")
+    out: dict[str, Any] = {}
+    for key, value in eval.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex():
+            out[str(key)] = value
+        elif value is None or number:
+            out[str(key)] = None if value is None else float(value)
+        else:
+            raise MonitorError(f"eval[{key!r}] must be a number or a one-element tensor, but got {value!r}")
+    return out

@@ -31,7 +31,7 @@ import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -40,10 +40,13 @@ from fnosweep import _trainer_hooks
 from fnosweep._accumulators import EpochAccumulators
 from fnosweep._grad_stats import group_membership, norm_summary, peak_rss_bytes
 from fnosweep._inputs import (
+    Reduction,
     build_run_info,
     check_clip_threshold,
     check_count,
+    check_eval,
     check_history_path,
+    check_reduction,
     select_parameters,
 )
 from fnosweep.errors import MonitorError
@@ -58,8 +61,6 @@ DEFAULT_MAX_EXACT_STEPS = 16384
 (64 KiB of float32 on the device). Beyond it the buffer keeps every 2nd, then every 4th,
 ... step (a deterministic strided subsample of between half and all of the buffer), so
 median and p95 are those of a systematic sample; max stays exact (a running max)."""
-
-Reduction = Literal["sum", "mean"]
 
 
 class StabilityMonitor:
@@ -133,7 +134,7 @@ class StabilityMonitor:
     ) -> None:
         monitored = select_parameters(model, optimizer)
         self._clip = check_clip_threshold(clip_threshold)
-        self._reduction = _check_reduction(reduction)
+        self._reduction = check_reduction(reduction)
         capacity = check_count("max_exact_steps", max_exact_steps, 2)
         self._capacity = capacity + capacity % 2  # even: see EpochAccumulators._record_norm
         self._skip_nonfinite = bool(skip_nonfinite)
@@ -211,7 +212,7 @@ class StabilityMonitor:
             got = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
             raise MonitorError(f"observe() needs the batch's loss as a one-element tensor, got {got}")
         check_count("batch_size", batch_size, 1)
-        mean = _check_reduction(reduction or self._reduction) == "mean"
+        mean = check_reduction(reduction or self._reduction) == "mean"
         self._ensure_device()
         batch_sum = loss.detach().reshape(())
         if mean:
@@ -247,7 +248,7 @@ class StabilityMonitor:
             raise MonitorError(
                 f"epoch must be a whole number > {self._last_epoch} (the previous epoch), but got {epoch!r}"
             )
-        eval_values = _check_eval(eval)
+        eval_values = check_eval(eval)
         tensors = {k: v for k, v in eval_values.items() if isinstance(v, Tensor)}
         t = acc.read(extra=list(tensors.values()))  # THE host synchronisation of the epoch
         eval_values.update(zip(tensors, t.extra, strict=True))  # keys keep their order
@@ -380,32 +381,6 @@ class StabilityMonitor:
         if device.type == "cuda":
             return int(torch.cuda.max_memory_allocated(device))  # since the epoch's start mark
         return peak_rss_bytes()  # the process's peak so far: it cannot be reset per epoch
-
-
-def _check_reduction(value: Any) -> Reduction:
-    if value not in ("sum", "mean"):
-        raise MonitorError(f"reduction must be 'sum' or 'mean', but got {value!r}")
-    return value
-
-
-def _check_eval(eval: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`eval` checked, numbers as floats; one-element tensors are kept, to be read in the
-    epoch's one transfer (a float() here would be a device read of its own)."""
-    if eval is None:
-        return {}
-    if not isinstance(eval, Mapping):
-        got = type(eval).__name__
-        raise MonitorError(f"eval must be a mapping like {{'32_l2': 0.05}}, but got {got}")
-    out: dict[str, Any] = {}
-    for key, value in eval.items():
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if isinstance(value, Tensor) and value.numel() == 1 and not value.is_complex():
-            out[str(key)] = value
-        elif value is None or number:
-            out[str(key)] = None if value is None else float(value)
-        else:
-            raise MonitorError(f"eval[{key!r}] must be a number or a one-element tensor, but got {value!r}")
-    return out
 
 
 def _append(path: Path, line: Mapping[str, Any]) -> None:
