@@ -24,7 +24,7 @@ RUN pip install -c constraints.txt --index-url "https://download.pytorch.org/whl
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install -c constraints.txt . \
- && python -c "import fnosweep.cluster_entry, ray, torch, optuna_dashboard, psycopg"
+ && python -c "import fnosweep.cluster.entry, ray, torch, optuna_dashboard, psycopg"
 
 # Not root: the driver, the trials and the dashboard need no privilege. The volume mounted
 # at $FNOSWEEP_HOME (the driver's working directory) takes this owner when first created.

@@ -112,7 +112,7 @@ class TimedDriver:
     the methods)."""
 
     def __init__(self, spec: Any, executor: Any) -> None:
-        from fnosweep.driver import Driver
+        from fnosweep.sweep.driver import Driver
 
         self.driver = Driver(spec, executor=executor)
         self.handle_s = self.start_s = self.open_s = self.publish_s = 0.0

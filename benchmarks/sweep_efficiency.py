@@ -75,9 +75,9 @@ class CountingTrial:
 
 
 def run_one(workdir: Path, seed: int, mode: str, sizes: dict[str, int], prefix: str = "eff") -> Run:
-    from fnosweep.driver import run_sweep
     from fnosweep.executor import InlineExecutor
     from fnosweep.spec import parse_spec
+    from fnosweep.sweep.driver import run_sweep
 
     name = f"{prefix}_s{seed}_{mode.replace('+', '_')}"
     spec = parse_spec(darcy_doc(workdir, name=name, seed=seed, mode=mode, **sizes), source=f"{name}.yaml")
@@ -205,7 +205,7 @@ def summarize(runs: list[Run], seeds: list[int]) -> None:
 def unpruned_histories(workdir: Path, seed: int) -> dict[int, Any]:
     """The 'none' run's trials of one seed, as histories (the replay's input)."""
     from fnosweep.history import History, RunInfo
-    from fnosweep.studies import open_study
+    from fnosweep.store.refs import open_study
 
     name = f"eff_s{seed}_none"
     ref = open_study(f"sqlite:///{workdir}/studies/{name}.db", name)

@@ -29,16 +29,16 @@ from pathlib import Path
 GOALS = {"report": 10.0, "diagnose": 5.0, "trials --epochs --format csv": 3.0}
 
 REPORT = (
-    "from fnosweep.view.commands import report; report({url!r}, 'synthetic', out=__import__('pathlib').Path({out!r}))"
+    "from fnosweep.cli.views import report; report({url!r}, 'synthetic', out=__import__('pathlib').Path({out!r}))"
 )
 TRIALS = (
-    "from fnosweep.view.commands import trials, TableFormat; import pathlib; "
+    "from fnosweep.cli.views import trials, TableFormat; import pathlib; "
     "trials({url!r}, 'synthetic', fmt=TableFormat.csv, epochs=True, out=pathlib.Path({out!r}))"
 )
 # The sweep diagnosis as `fnosweep diagnose STUDY` can make it: every trial (histories read
 # by fnosweep.view's fast reader), then conclude and render_sweep.
 DIAGNOSE = (
-    "from fnosweep.studies import open_study; from fnosweep.view.analysis import sweep_conclusion; "
+    "from fnosweep.store.refs import open_study; from fnosweep.view.analysis import sweep_conclusion; "
     "print(sweep_conclusion(open_study({url!r}, 'synthetic')).splitlines()[0])"
 )
 

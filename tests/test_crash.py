@@ -13,14 +13,14 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from fnosweep.driver import INTERRUPTED, RECOVERIES
 from fnosweep.spec import parse_spec
 from fnosweep.store import Store
+from fnosweep.sweep.driver import INTERRUPTED, RECOVERIES
 from sweep_builders import tiny_doc
 
 DRIVER = """
 import json, sys
-from fnosweep.driver import run_sweep
+from fnosweep.sweep.driver import run_sweep
 from fnosweep.executor import InlineExecutor
 from fnosweep.spec import parse_spec
 from fnosweep.testing import synthetic_trial

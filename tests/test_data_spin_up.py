@@ -9,8 +9,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from fnosweep.cli.data import app
 from fnosweep.data import read_sidecar
-from fnosweep.data.cli import app
 from fnosweep.data.navier_stokes import generate_navier_stokes
 from fnosweep.errors import SpecError
 from fnosweep.spec import parse_spec

@@ -10,10 +10,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from fnosweep.driver import INTERRUPTED, run_sweep
 from fnosweep.errors import SpecError, StoreError
 from fnosweep.executor import InlineExecutor, RayExecutor
 from fnosweep.store import Store
+from fnosweep.sweep.driver import INTERRUPTED, run_sweep
 from fnosweep.testing import CRASH_BATCH_SIZE, DIVERGE_LR, FAIL_BATCH_SIZE, synthetic_trial
 from sweep_builders import tiny_spec
 
@@ -174,7 +174,7 @@ def test_a_trial_over_its_timeout_is_cancelled_and_failed(tmp_path, monkeypatch)
 def test_a_freed_slot_starts_its_next_trial_before_the_ended_one_is_told(tmp_path, monkeypatch):
     """The bookkeeping of an ended trial (diagnosis, store, dashboard, tell) runs while the
     next trial already trains; the budget still holds exactly."""
-    from fnosweep.driver import Driver
+    from fnosweep.sweep.driver import Driver
 
     spec = tiny_spec(tmp_path, study__n_trials=4, training__epochs=2, execution__max_concurrent=1)
     asked_when_told = {}
@@ -197,7 +197,7 @@ def test_a_freed_slot_starts_its_next_trial_before_the_ended_one_is_told(tmp_pat
 ])  # fmt: skip
 def test_the_sweep_note_is_refreshed_by_time_not_by_trial_count(tmp_path, monkeypatch, every_s, share, expected):
     """Each refresh reads every epoch of the study and holds the loop: its cadence is time-bound."""
-    import fnosweep.driver as driver
+    import fnosweep.sweep.driver as driver
 
     calls = []
     publish = driver.publish_study

@@ -12,11 +12,11 @@ import pytest
 from optuna.trial import TrialState
 
 from fnosweep.diagnose.core import RULES
-from fnosweep.driver import INTERRUPTED, RECOVERIES, Driver, run_sweep
 from fnosweep.errors import StoreError
 from fnosweep.executor import InlineExecutor
 from fnosweep.space import suggest
 from fnosweep.store import Store
+from fnosweep.sweep.driver import INTERRUPTED, RECOVERIES, Driver, run_sweep
 from fnosweep.testing import DIVERGE_LR, synthetic_trial
 from sweep_builders import tiny_spec
 
@@ -60,7 +60,7 @@ def test_a_refused_driver_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_a_driver_that_lost_its_lock_stops_and_requeues_its_trials(tmp_path, monkeypatch):
-    monkeypatch.setattr("fnosweep.driver.HEARTBEAT_S", 0.05)
+    monkeypatch.setattr("fnosweep.sweep.driver.HEARTBEAT_S", 0.05)
     spec = tiny_spec(tmp_path, study__n_trials=4, training__epochs=20)
     name, other = spec.study.name, None
     taken: list[list[int]] = []
@@ -126,7 +126,7 @@ def test_a_raising_diagnosis_neither_stops_the_sweep_nor_leaves_a_trial_running(
         monkeypatch.setitem(RULES, "diverged", boom)  # breaks prune_decision and diagnose alike
         said = "the pruning rules raised RuntimeError: a bug in a rule; verdict left empty"
     else:
-        monkeypatch.setattr("fnosweep.driver_end.diagnose", boom)
+        monkeypatch.setattr("fnosweep.sweep.end.diagnose", boom)
         said = "the diagnosis raised RuntimeError: a bug in a rule; verdict left empty"
     spec = tiny_spec(tmp_path, study__n_trials=8, training__epochs=3, search=WIDE_LR)
     result = run_sweep(spec, executor=inline())

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fnosweep.driver import run_sweep
 from fnosweep.executor import RayExecutor
+from fnosweep.sweep.driver import run_sweep
 from sweep_builders import tiny_spec
 
 

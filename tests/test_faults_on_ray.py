@@ -16,10 +16,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from fnosweep.driver import run_sweep
 from fnosweep.errors import StoreError
 from fnosweep.executor import RayExecutor
 from fnosweep.store import Store
+from fnosweep.sweep.driver import run_sweep
 from fnosweep.testing import CRASH_BATCH_SIZE, FAIL_BATCH_SIZE
 from sweep_builders import tiny_spec
 
@@ -78,7 +78,7 @@ def test_a_raising_a_hanging_and_a_dying_trial_on_ray(ray_local, tmp_path: Path,
 
 DRIVER = """
 import json, sys
-from fnosweep.driver import run_sweep
+from fnosweep.sweep.driver import run_sweep
 from fnosweep.spec import parse_spec
 run_sweep(parse_spec(json.loads(sys.argv[1]), source="first.yaml"))
 """

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from fnosweep.driver import INTERRUPTED
+from fnosweep.sweep.driver import INTERRUPTED
 from sweep_builders import tiny_doc
 
 

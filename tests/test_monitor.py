@@ -18,11 +18,11 @@ from neuralop.models import FNO
 from neuralop.utils import count_model_params
 from torch import nn
 
-from fnosweep._grad_stats import groups_of, quantile
-from fnosweep.diagnose.thresholds import VERDICTS
 from fnosweep.errors import MonitorError
 from fnosweep.history import EpochRecord, read_history
 from fnosweep.monitor import StabilityMonitor
+from fnosweep.monitor._grad_stats import groups_of, quantile
+from fnosweep.spec.thresholds import VERDICTS
 
 N_TRAIN, BATCH = 30, 8  # batches of 8, 8, 8, 6: per-sample and per-batch figures differ
 CLIP = 0.3  # clips some, not all, of the tiny FNO's steps (asserted below)

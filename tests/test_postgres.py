@@ -10,10 +10,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from fnosweep.driver import INTERRUPTED, run_sweep
 from fnosweep.errors import StoreError
 from fnosweep.executor import InlineExecutor
 from fnosweep.store import Store
+from fnosweep.sweep.driver import INTERRUPTED, run_sweep
 from fnosweep.testing import synthetic_trial
 from pg import PostgresServer
 from sweep_builders import tiny_spec

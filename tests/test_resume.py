@@ -1,6 +1,6 @@
 import pytest
 
-from fnosweep.resume import space_diff, spec_changes
+from fnosweep.sweep.resume import space_diff, spec_changes
 
 BASE = {
     "study": {"name": "s", "n_trials": 3, "metric": "eval.32_l2", "direction": "minimize", "storage": "sqlite:///a.db"},

@@ -402,8 +402,8 @@ def test_bad_user_files_are_refused_before_anything_is_written(tmp_path, payload
     the driver checks the files where it runs, before it writes anything."""
     import torch
 
-    from fnosweep.driver import run_sweep
     from fnosweep.executor import InlineExecutor
+    from fnosweep.sweep.driver import run_sweep
     from fnosweep.testing import synthetic_trial
 
     if payload is not None:

@@ -10,8 +10,8 @@ import sys
 
 import typer
 
+from fnosweep.cluster.jobs import submit
 from fnosweep.errors import FnosweepError
-from fnosweep.submit import submit
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 app.command("submit")(submit)

@@ -17,10 +17,8 @@ import pytest
 import yaml
 from cluster_helpers import RayHead, ray_head, run_submit
 
-from fnosweep.cluster_entry import anchor, cluster_home
-from fnosweep.errors import ExecutionError
-from fnosweep.spec import ResourcesSpec, load_spec
-from fnosweep.submit import (
+from fnosweep.cluster.entry import anchor, cluster_home
+from fnosweep.cluster.jobs import (
     Submitted,
     cluster_warnings,
     find_token,
@@ -30,6 +28,8 @@ from fnosweep.submit import (
     probe,
     unplaceable,
 )
+from fnosweep.errors import ExecutionError
+from fnosweep.spec import ResourcesSpec, load_spec
 from pg import PostgresServer, free_port
 from sweep_builders import tiny_doc, tiny_spec
 

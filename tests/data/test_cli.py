@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fnosweep.data.cli import app
+from fnosweep.cli.data import app
 from fnosweep.errors import DataError
 
 runner = CliRunner()
@@ -127,6 +127,6 @@ def test_out_is_not_writable(tmp_path: Path) -> None:
 
 
 def test_importing_the_cli_does_not_import_torch() -> None:
-    code = "import sys, fnosweep.data.cli; sys.exit('torch' in sys.modules or 'scipy' in sys.modules)"
+    code = "import sys, fnosweep.cli.data; sys.exit('torch' in sys.modules or 'scipy' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0

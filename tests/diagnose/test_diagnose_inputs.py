@@ -10,7 +10,7 @@ import pytest
 from diag_builders import decay, make
 
 from fnosweep.diagnose import UNJUDGED, VERDICTS, Thresholds, diagnose, render_trial, time_to_target
-from fnosweep.diagnose.thresholds import LIMITS, ThresholdError
+from fnosweep.spec.thresholds import LIMITS, ThresholdError
 
 H = make(decay(10, 1.0, 0.3), eval=decay(10, 0.9, 0.25), lr=1e-3)
 

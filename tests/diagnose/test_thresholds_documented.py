@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from fnosweep.diagnose.thresholds import LIMITS, Thresholds
+from fnosweep.spec.thresholds import LIMITS, Thresholds
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "diagnosis.md"
 

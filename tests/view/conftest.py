@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from fnosweep.studies import StudyRef, open_study
+from fnosweep.store.refs import StudyRef, open_study
 from fnosweep.view.synthetic import build_sweep
 
 N_TRIALS, EPOCHS = 40, 12
@@ -45,8 +45,8 @@ def empty_study(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def app() -> typer.Typer:
-    """The view commands in a Typer app of their own, registered as cli.py registers them."""
-    from fnosweep.view.commands import dashboard, report, trials
+    """The view commands in a Typer app of their own, registered as cli/main.py registers them."""
+    from fnosweep.cli.views import dashboard, report, trials
 
     app = typer.Typer(pretty_exceptions_enable=False)
     app.command("report")(report)

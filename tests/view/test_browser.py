@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fnosweep.studies import open_study
+from fnosweep.store.refs import open_study
 from fnosweep.view.report import make_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -52,7 +52,7 @@ def published(tmp_path):
 def test_the_dashboard_serves_verdicts_notes_and_figures(published):
     url, number, keys = published
     port = free_port()
-    code = f"from fnosweep.view.commands import dashboard; dashboard({url!r}, port={port})"
+    code = f"from fnosweep.cli.views import dashboard; dashboard({url!r}, port={port})"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         for _ in range(150):
@@ -136,8 +136,8 @@ def test_a_driver_run_publishes_verdicts_notes_and_figures(tmp_path):
     """Not by hand: a real sweep, and what optuna-dashboard then reads from the study."""
     from optuna_dashboard._note import get_note_from_system_attrs  # how the dashboard reads notes
 
-    from fnosweep.driver import run_sweep
     from fnosweep.executor import InlineExecutor
+    from fnosweep.sweep.driver import run_sweep
     from fnosweep.testing import synthetic_trial
     from sweep_builders import tiny_spec
 

@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fnosweep.errors import FnosweepError
-from fnosweep.studies import open_study
+from fnosweep.store.refs import open_study
 from fnosweep.view.report import make_report
 from fnosweep.view.synthetic import build_sweep
 

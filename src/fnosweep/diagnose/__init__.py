@@ -10,8 +10,8 @@ from fnosweep.diagnose.render import render_trial
 from fnosweep.diagnose.suggest import suggest_space
 from fnosweep.diagnose.sweep import SweepConclusion, SweepTrial, conclude
 from fnosweep.diagnose.sweep_render import render_sweep
-from fnosweep.diagnose.thresholds import UNJUDGED, UNSTABLE, VERDICTS, ThresholdError, Thresholds
 from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
+from fnosweep.spec.thresholds import UNJUDGED, UNSTABLE, VERDICTS, ThresholdError, Thresholds
 
 __all__ = [
     "FINDING_CODES",

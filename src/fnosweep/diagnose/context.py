@@ -17,9 +17,9 @@ from fnosweep.diagnose.series import (
     lr_series,
     pick_metric,
 )
-from fnosweep.diagnose.thresholds import Thresholds
 from fnosweep.diagnose.ttt import check_target
 from fnosweep.history import History, RunInfo
+from fnosweep.spec.thresholds import Thresholds
 
 Result = tuple[list[Finding], list[str]]
 """What a rule returns: its findings and what it could not judge (and why)."""

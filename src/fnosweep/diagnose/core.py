@@ -10,8 +10,8 @@ from fnosweep.diagnose.findings import Diagnosis, Finding, ordered, verdict_of
 from fnosweep.diagnose.gradients import gradient_rule
 from fnosweep.diagnose.progress import overfitting_rule, plateau_rule, slow_rule
 from fnosweep.diagnose.size import overparam_rule
-from fnosweep.diagnose.thresholds import UNJUDGED, VERDICTS, Thresholds
 from fnosweep.history import History
+from fnosweep.spec.thresholds import UNJUDGED, VERDICTS, Thresholds
 
 Rule = Callable[[Context], Result]
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fnosweep.diagnose.thresholds import VERDICTS
+from fnosweep.spec.thresholds import VERDICTS
 
 Severity = Literal["problem", "warning", "info"]
 Number = float | int | str | None

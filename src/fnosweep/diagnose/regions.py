@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fnosweep.diagnose import fmt
-from fnosweep.diagnose.thresholds import UNSTABLE
+from fnosweep.spec.thresholds import UNSTABLE
 
 BAD = (*UNSTABLE, "failed")
 

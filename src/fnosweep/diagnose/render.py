@@ -12,8 +12,8 @@ from fnosweep.diagnose import fmt
 from fnosweep.diagnose.context import Context, build_context, change_text
 from fnosweep.diagnose.findings import Diagnosis, Finding
 from fnosweep.diagnose.series import Series
-from fnosweep.diagnose.thresholds import Thresholds
 from fnosweep.history import History
+from fnosweep.spec.thresholds import Thresholds
 
 WIDTH = 100
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from fnosweep.diagnose.regions import BAD, is_number
 from fnosweep.diagnose.sweep import SweepTrial, trial_verdict
-from fnosweep.diagnose.thresholds import Thresholds
+from fnosweep.spec.thresholds import Thresholds
 
 _LOG_HINTS = ("lr", "learning_rate", "weight_decay", "eps")
 

@@ -12,9 +12,9 @@ from fnosweep.diagnose import fmt
 from fnosweep.diagnose.core import diagnose
 from fnosweep.diagnose.findings import Diagnosis
 from fnosweep.diagnose.regions import BAD, KnobRegion, Row, bad_bins, knob_region, summarize
-from fnosweep.diagnose.thresholds import VERDICTS, Thresholds
 from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
 from fnosweep.history import History
+from fnosweep.spec.thresholds import VERDICTS, Thresholds
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fnosweep.diagnose.thresholds import Thresholds
 from fnosweep.spec.serialize import max_epochs, spec_to_dict
+from fnosweep.spec.thresholds import Thresholds
 
 
 @dataclass(frozen=True, kw_only=True)

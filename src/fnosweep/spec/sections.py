@@ -10,7 +10,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from fnosweep.diagnose.thresholds import VERDICTS, ThresholdError, Thresholds
 from fnosweep.spec._yaml import Locator
 from fnosweep.spec.checks import (
     DATA_FIELDS,
@@ -39,6 +38,7 @@ from fnosweep.spec.schema import (
 )
 from fnosweep.spec.search import parse_search
 from fnosweep.spec.study import parse_study
+from fnosweep.spec.thresholds import VERDICTS, ThresholdError, Thresholds
 from fnosweep.spec.vocabulary import NS_ONLY, SECTIONS
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from fnosweep.diagnose import SweepConclusion, SweepTrial, Thresholds
     from fnosweep.store import TrialRow
-    from fnosweep.studies import StudyRef
+    from fnosweep.store.refs import StudyRef
 
 FULL_HISTORIES = 10
 """Complete trials (best first) read in full for `conclude`, which fits the top 3."""

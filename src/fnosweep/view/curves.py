@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fnosweep.diagnose.thresholds import VERDICTS
+from fnosweep.spec.thresholds import VERDICTS
 from fnosweep.view.sampling import MAX_POINTS, joined, joined_arrays
 from fnosweep.view.style import COLORS, LABELS, esc, layout, log_axes_in_e, message_figure, subplots, verdict_labels
 

@@ -68,7 +68,7 @@ def publish_sweep(study: optuna.Study, *, conclusion_markdown: str, figures: Map
 
 def publish_study(study: optuna.Study, store: Store, study_name: str) -> None:
     """`publish_sweep` of the study as its store holds it now (what the driver calls)."""
-    from fnosweep.studies import StudyRef
+    from fnosweep.store.refs import StudyRef
     from fnosweep.view.analysis import sweep_conclusion
 
     ref = StudyRef(store=store, name=study_name, spec=store.study_spec(study_name))
@@ -116,7 +116,7 @@ def sweep_figures(trials: pd.DataFrame, epochs: pd.DataFrame, spec: Mapping[str,
 
 def study_figures(store: Store, study_name: str) -> dict[str, go.Figure]:
     """`sweep_figures` of a study read from its store (what the driver passes to `publish_sweep`)."""
-    from fnosweep.studies import StudyRef
+    from fnosweep.store.refs import StudyRef
     from fnosweep.view import frames
 
     ref = StudyRef(store=store, name=study_name, spec=store.study_spec(study_name))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from fnosweep.errors import FnosweepError
 from fnosweep.history import History, RunInfo
-from fnosweep.studies import StudyRef
+from fnosweep.store.refs import StudyRef
 from fnosweep.view import frames
 
 if TYPE_CHECKING:

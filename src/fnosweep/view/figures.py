@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fnosweep.diagnose.thresholds import UNSTABLE, VERDICTS
+from fnosweep.spec.thresholds import UNSTABLE, VERDICTS
 from fnosweep.view.style import (
     COLORS,
     LABELS,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fnosweep.history import EpochRecord, History, RunInfo
-from fnosweep.studies import StudyRef, history_of, open_study  # noqa: F401 (history_of: re-exported for the view)
+from fnosweep.store.refs import StudyRef, history_of, open_study  # noqa: F401 (history_of: re-exported for the view)
 
 if TYPE_CHECKING:
     import pandas as pd

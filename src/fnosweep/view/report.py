@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fnosweep.store import redact
-from fnosweep.studies import StudyRef
+from fnosweep.store.refs import StudyRef
 from fnosweep.view import analysis, curves, figures, frames, page, sampling, style
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import html
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from fnosweep.diagnose.thresholds import VERDICTS
+from fnosweep.spec.thresholds import VERDICTS
 
 if TYPE_CHECKING:
     import pandas as pd

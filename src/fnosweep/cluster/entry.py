@@ -1,4 +1,4 @@
-"""The entrypoint of a `fnosweep submit` job: `python -m fnosweep.cluster_entry spec.yaml`.
+"""The entrypoint of a `fnosweep submit` job: `python -m fnosweep.cluster.entry spec.yaml`.
 
 It runs on the cluster's head node, in the job's temporary working directory (which
 holds only the spec), and drives the sweep exactly as `fnosweep run` does, with Ray
@@ -29,7 +29,7 @@ from fnosweep.errors import FnosweepError
 
 if TYPE_CHECKING:
     from fnosweep.spec import SweepSpec
-    from fnosweep.sweep_result import Progress
+    from fnosweep.sweep.result import Progress
 
 EXIT_INTERRUPTED = 130
 
@@ -77,8 +77,8 @@ def run(spec_path: Path) -> int:
 
     import ray
 
-    from fnosweep.driver import run_sweep
-    from fnosweep.submit import unplaceable
+    from fnosweep.cluster.jobs import unplaceable
+    from fnosweep.sweep.driver import run_sweep
 
     ray.init(address="auto", log_to_driver=False, logging_level=logging.ERROR)
     nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
@@ -112,7 +112,7 @@ def _fmt(v: Any) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m fnosweep.cluster_entry SPEC", file=sys.stderr)
+        print("usage: python -m fnosweep.cluster.entry SPEC", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:

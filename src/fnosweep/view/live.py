@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fnosweep.store import redact
-from fnosweep.sweep_result import Progress, SweepResult
+from fnosweep.sweep.result import Progress, SweepResult
 
 
 class LiveDisplay:

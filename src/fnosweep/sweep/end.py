@@ -16,14 +16,14 @@ import optuna
 from optuna.trial import TrialState
 
 from fnosweep.diagnose import diagnose, render_trial
-from fnosweep.driver_start import RECOVERIES
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store
-from fnosweep.sweep_result import INTERRUPTED
+from fnosweep.sweep.result import INTERRUPTED
+from fnosweep.sweep.start import RECOVERIES
 from fnosweep.view.dashboard import publish_trial, trial_numbers
 
-log = logging.getLogger("fnosweep.driver")
+log = logging.getLogger("fnosweep.sweep.driver")
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The view commands (`report`, `trials`, `dashboard`) as plain Typer-annotated functions.
 
-cli.py registers them (`app.command("report")(report)`). Each parses, calls one library
+cli/main.py registers them (`app.command("report")(report)`). Each parses, calls one library
 function, prints one line; pandas, plotly, Arrow and Optuna are imported inside, so
 `fnosweep --help` stays fast. Expected failures raise `FnosweepError` (one line, exit 1).
 """
@@ -31,7 +31,7 @@ def report(
     ] = None,
 ) -> None:
     """One self-contained HTML report of a sweep: conclusion, stability map, curves, gradients."""
-    from fnosweep.studies import open_study
+    from fnosweep.store.refs import open_study
     from fnosweep.view.export import safe_filename
     from fnosweep.view.report import make_report
 
@@ -68,7 +68,7 @@ def trials(
     ] = None,
 ) -> None:
     """A sweep's trials (or epochs) as a table, or its trials as history files."""
-    from fnosweep.studies import open_study
+    from fnosweep.store.refs import open_study
     from fnosweep.view import export
 
     ref = open_study(study, name)
@@ -95,7 +95,7 @@ def dashboard(
 ) -> None:
     """optuna-dashboard on the study: verdicts, key numbers, diagnoses and stability figures in it."""
     from fnosweep.store import Store, redact
-    from fnosweep.studies import open_study
+    from fnosweep.store.refs import open_study
     from fnosweep.view.dashboard import LOOPBACK, serve, study_url
 
     if name is not None or "://" not in storage:

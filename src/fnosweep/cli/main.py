@@ -69,9 +69,9 @@ def validate(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006 (typer rea
 @app.command()
 def run(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006
     """Run (or resume) a sweep: trials on Ray, live progress, then the best trials."""
-    from fnosweep.display import LiveDisplay, best_table, summary_lines
-    from fnosweep.driver import Driver
     from fnosweep.spec import load_spec
+    from fnosweep.sweep.driver import Driver
+    from fnosweep.view.live import LiveDisplay, best_table, summary_lines
 
     s = load_spec(spec, set_)
     with LiveDisplay(console, s.study.name) as live:
@@ -131,7 +131,7 @@ def diagnose(
             json.dumps(result.to_json(), indent=2) if fmt == "json" else dx.render_trial(result, h, title=str(history))
         )
         return
-    from fnosweep.studies import open_study, trial_of
+    from fnosweep.store.refs import open_study, trial_of
     from fnosweep.view.analysis import conclude_study, study_sweep_trials
     from fnosweep.view.analysis import thresholds as thresholds_of
 
@@ -179,9 +179,9 @@ def _on_first_interrupt(action: Any) -> None:
 
 
 def _mount_subcommands() -> None:
-    from fnosweep.data.cli import app as data_app
-    from fnosweep.submit import submit
-    from fnosweep.view.commands import dashboard, report, trials
+    from fnosweep.cli.data import app as data_app
+    from fnosweep.cli.views import dashboard, report, trials
+    from fnosweep.cluster.jobs import submit
 
     app.command("submit")(submit)
     app.command("report")(report)

@@ -36,10 +36,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from fnosweep import _trainer_hooks
-from fnosweep._accumulators import EpochAccumulators
-from fnosweep._grad_stats import group_membership, norm_summary, peak_rss_bytes
-from fnosweep._inputs import (
+from fnosweep.errors import MonitorError
+from fnosweep.history import EpochRecord, RunInfo, append_line
+from fnosweep.monitor import _trainer_hooks
+from fnosweep.monitor._accumulators import EpochAccumulators
+from fnosweep.monitor._grad_stats import group_membership, norm_summary, peak_rss_bytes
+from fnosweep.monitor._inputs import (
     Reduction,
     build_run_info,
     check_clip_threshold,
@@ -49,8 +51,6 @@ from fnosweep._inputs import (
     check_reduction,
     select_parameters,
 )
-from fnosweep.errors import MonitorError
-from fnosweep.history import EpochRecord, RunInfo, append_line
 
 if TYPE_CHECKING:
     import os

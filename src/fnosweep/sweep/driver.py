@@ -19,8 +19,15 @@ from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
 from fnosweep.diagnose import prune_decision
-from fnosweep.driver_end import Ended, Running, is_finite, requeue, tell
-from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
+from fnosweep.errors import StoreError
+from fnosweep.executor import Event, Executor, make_executor
+from fnosweep.history import EpochRecord, RunInfo, metric_value
+from fnosweep.space import suggest, trial_config
+from fnosweep.spec import SweepSpec
+from fnosweep.store.values import DriverLock
+from fnosweep.sweep.end import Ended, Running, is_finite, requeue, tell
+from fnosweep.sweep.result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
+from fnosweep.sweep.start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
     RECOVERIES,
     STALE_AFTER_S,
     check_resume,
@@ -28,13 +35,6 @@ from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re
     recover_stale,
     take_study,
 )
-from fnosweep.errors import StoreError
-from fnosweep.executor import Event, Executor, make_executor
-from fnosweep.history import EpochRecord, RunInfo, metric_value
-from fnosweep.space import suggest, trial_config
-from fnosweep.spec import SweepSpec
-from fnosweep.store.values import DriverLock
-from fnosweep.sweep_result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
 from fnosweep.view.dashboard import publish_study
 
 HEARTBEAT_S = 5.0
@@ -81,7 +81,7 @@ class Driver:
     # -- setup -----------------------------------------------------------------------
 
     def _open(self) -> None:
-        """Lock, study, spec check (see `driver_start`): a refused driver writes nothing."""
+        """Lock, study, spec check (see `start`): a refused driver writes nothing."""
         self.store = take_study(self.spec)
         try:
             self.study = open_study(self.spec)

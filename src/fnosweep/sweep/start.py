@@ -12,11 +12,11 @@ import optuna
 from optuna.trial import TrialState
 
 from fnosweep.errors import DataError, SpecError, StoreError
-from fnosweep.resume import space_diff, spec_changes
 from fnosweep.space import build_pruner, build_sampler, fingerprint, space_summary
 from fnosweep.spec import SweepSpec
 from fnosweep.store import Store, engine_kwargs, redact
-from fnosweep.sweep_result import INTERRUPTED
+from fnosweep.sweep.result import INTERRUPTED
+from fnosweep.sweep.resume import space_diff, spec_changes
 
 STALE_AFTER_S = 30.0
 """A driver silent this long is dead: its lock no longer blocks a new driver."""

@@ -2,7 +2,7 @@
 
 The spec is validated here, then travels with the job as one small file (the
 `working_dir` of the job's runtime env holds only `spec.yaml`: the cluster image
-already has fnosweep installed). On the cluster, `python -m fnosweep.cluster_entry
+already has fnosweep installed). On the cluster, `python -m fnosweep.cluster.entry
 spec.yaml` runs the same driver as `fnosweep run`, connected to its own Ray
 (`ray.init(address="auto")`); the study database is the one named by the spec, and
 a `${VAR}` in `study.storage` is read from the head node's environment, so no
@@ -14,7 +14,7 @@ look (`RAY_AUTH_TOKEN`, then the file at `RAY_AUTH_TOKEN_PATH`, then
 `~/.ray/auth_token`) and sent explicitly, because Ray's client adds it only when this
 process itself runs with `RAY_AUTH_MODE=token`.
 
-Only this module and `cluster_entry` talk to the Jobs API; ray is imported inside the
+Only this module and `cluster.entry` talk to the Jobs API; ray is imported inside the
 functions that need it, so `fnosweep --help` stays light.
 """
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from fnosweep.spec import ResourcesSpec, SweepSpec
 
 SPEC_FILE = "spec.yaml"
-ENTRY_MODULE = "fnosweep.cluster_entry"
+ENTRY_MODULE = "fnosweep.cluster.entry"
 CONNECT_TIMEOUT_S = 5.0
 """How long the first request may take: an address where nothing answers fails fast."""
 POLL_S = 1.0

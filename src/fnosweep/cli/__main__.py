@@ -1,0 +1,3 @@
+from fnosweep.cli.main import main
+
+main()
