@@ -205,10 +205,10 @@ def summarize(runs: list[Run], seeds: list[int]) -> None:
 def unpruned_histories(workdir: Path, seed: int) -> dict[int, Any]:
     """The 'none' run's trials of one seed, as histories (the replay's input)."""
     from fnosweep.history import History, RunInfo
-    from fnosweep.store.refs import open_study
+    from fnosweep.store.refs import find_study
 
     name = f"eff_s{seed}_none"
-    ref = open_study(f"sqlite:///{workdir}/studies/{name}.db", name)
+    ref = find_study(f"sqlite:///{workdir}/studies/{name}.db", name)
     try:
         runs = {r.number: r.run_info for r in ref.store.trials(name)}
         return {n: History(runs.get(n) or RunInfo(), tuple(e)) for n, e in ref.store.epochs(name).items()}

@@ -38,8 +38,8 @@ TRIALS = (
 # The sweep diagnosis as `fnosweep diagnose STUDY` can make it: every trial (histories read
 # by fnosweep.view's fast reader), then conclude and render_sweep.
 DIAGNOSE = (
-    "from fnosweep.store.refs import open_study; from fnosweep.view.analysis import sweep_conclusion; "
-    "print(sweep_conclusion(open_study({url!r}, 'synthetic')).splitlines()[0])"
+    "from fnosweep.store.refs import find_study; from fnosweep.view.analysis import sweep_conclusion; "
+    "print(sweep_conclusion(find_study({url!r}, 'synthetic')).splitlines()[0])"
 )
 
 

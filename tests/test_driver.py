@@ -198,12 +198,18 @@ def test_a_freed_slot_starts_its_next_trial_before_the_ended_one_is_told(tmp_pat
 def test_the_sweep_note_is_refreshed_by_time_not_by_trial_count(tmp_path, monkeypatch, every_s, share, expected):
     """Each refresh reads every epoch of the study and holds the loop: its cadence is time-bound."""
     import fnosweep.sweep.driver as driver
+    from fnosweep.view.dashboard import DashboardPublisher
 
     calls = []
-    publish = driver.publish_study
+
+    class Counting(DashboardPublisher):
+        def sweep(self, *a):
+            calls.append(1)
+            super().sweep(*a)
+
     monkeypatch.setattr(driver, "PUBLISH_EVERY_S", every_s)
     monkeypatch.setattr(driver, "PUBLISH_SHARE", share)
-    monkeypatch.setattr(driver, "publish_study", lambda *a: calls.append(1) or publish(*a))
     spec = tiny_spec(tmp_path, study__n_trials=4, training__epochs=2, execution__max_concurrent=1)
-    assert [t.state for t in run_sweep(spec, executor=inline()).trials] == ["COMPLETE"] * 4
+    publisher = Counting(spec.study.metric, spec.study.direction)
+    assert [t.state for t in run_sweep(spec, executor=inline(), publisher=publisher).trials] == ["COMPLETE"] * 4
     assert len(calls) == expected

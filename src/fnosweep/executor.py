@@ -11,12 +11,13 @@ tasks on a laptop or a cluster (`RayExecutor`).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import queue
 import re
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -215,3 +216,26 @@ def _strip_ansi(text: str) -> str:
 def _one_line(e: BaseException) -> str:
     text = _strip_ansi(str(e)).strip().splitlines()
     return f"{type(e).__name__}: {text[-1] if text else ''}".rstrip(": ")
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """The Ray cluster a job joined: its live nodes' resources and the totals."""
+
+    nodes: tuple[Mapping[str, float], ...]
+    cpus: float
+    gpus: float
+
+
+def join_cluster() -> ClusterInfo:
+    """Join the Ray cluster this process runs in (a Jobs API job: Ray sets `RAY_ADDRESS`,
+    and the token comes from the node's environment); the executor then uses it."""
+    import ray
+
+    try:
+        ray.init(address="auto", log_to_driver=False, logging_level=logging.ERROR)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise ExecutionError(f"cannot join the Ray cluster: {_one_line(e)}") from None
+    total = ray.cluster_resources()
+    nodes = tuple(n["Resources"] for n in ray.nodes() if n.get("Alive"))
+    return ClusterInfo(nodes, float(total.get("CPU", 0)), float(total.get("GPU", 0)))

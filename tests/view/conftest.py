@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from fnosweep.store.refs import StudyRef, open_study
+from fnosweep.store.refs import StudyRef, find_study
 from fnosweep.view.synthetic import build_sweep
 
 N_TRIALS, EPOCHS = 40, 12
@@ -25,7 +25,7 @@ def sweep_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def ref(sweep_url: str) -> Iterator[StudyRef]:
-    r = open_study(sweep_url, "synthetic")
+    r = find_study(sweep_url, "synthetic")
     yield r
     r.store.close()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fnosweep.store.refs import open_study
+from fnosweep.store.refs import find_study
 from fnosweep.view.report import make_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,7 +42,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def page(sweep_url, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "report.html"
-    ref = open_study(sweep_url, "synthetic")
+    ref = find_study(sweep_url, "synthetic")
     make_report(ref, out)
     ref.store.close()
     return out

@@ -139,10 +139,11 @@ def test_a_driver_run_publishes_verdicts_notes_and_figures(tmp_path):
     from fnosweep.executor import InlineExecutor
     from fnosweep.sweep.driver import run_sweep
     from fnosweep.testing import synthetic_trial
+    from fnosweep.view.dashboard import DashboardPublisher
     from sweep_builders import tiny_spec
 
     spec = tiny_spec(tmp_path, study__n_trials=3, training__epochs=4)
-    run_sweep(spec, executor=InlineExecutor(synthetic_trial))
+    run_sweep(spec, executor=InlineExecutor(synthetic_trial), publisher=DashboardPublisher("eval.32_l2", "minimize"))
     study = optuna.load_study(study_name="tiny", storage=spec.study.storage)
     attrs = system_attrs(study)
     for trial in study.trials:

@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fnosweep.errors import FnosweepError
-from fnosweep.store.refs import open_study
+from fnosweep.store.refs import find_study
 from fnosweep.view.report import make_report
 from fnosweep.view.synthetic import build_sweep
 
@@ -54,7 +54,7 @@ def test_user_text_is_escaped(tmp_path):
     name = "<script>alert(1)</script>"
     url = f"sqlite:///{tmp_path}/x.db"
     build_sweep(url, name, n_trials=6, epochs=4, optuna_study=False)
-    ref = open_study(url, name)
+    ref = find_study(url, name)
     out = make_report(ref, tmp_path / "x.html")
     html = out.path.read_text()
     assert name not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

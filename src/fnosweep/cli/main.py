@@ -71,11 +71,12 @@ def run(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006
     """Run (or resume) a sweep: trials on Ray, live progress, then the best trials."""
     from fnosweep.spec import load_spec
     from fnosweep.sweep.driver import Driver
+    from fnosweep.view.dashboard import DashboardPublisher
     from fnosweep.view.live import LiveDisplay, best_table, summary_lines
 
     s = load_spec(spec, set_)
     with LiveDisplay(console, s.study.name) as live:
-        driver = Driver(s, listener=live.update)
+        driver = Driver(s, listener=live.update, publisher=DashboardPublisher(s.study.metric, s.study.direction))
 
         def stop_gracefully() -> None:
             driver.stop_requested.set()
@@ -131,12 +132,12 @@ def diagnose(
             json.dumps(result.to_json(), indent=2) if fmt == "json" else dx.render_trial(result, h, title=str(history))
         )
         return
-    from fnosweep.store.refs import open_study, trial_of
+    from fnosweep.store.refs import find_study, trial_of
     from fnosweep.view.analysis import conclude_study, study_sweep_trials
     from fnosweep.view.analysis import thresholds as thresholds_of
 
     assert study is not None  # exactly one of STUDY and --history, checked above
-    ref = open_study(study, study_name)
+    ref = find_study(study, study_name)
     spec = ref.spec or {}
     thresholds = thresholds_of(spec)
     if trial is not None:

@@ -31,11 +31,11 @@ def report(
     ] = None,
 ) -> None:
     """One self-contained HTML report of a sweep: conclusion, stability map, curves, gradients."""
-    from fnosweep.store.refs import open_study
+    from fnosweep.store.refs import find_study
     from fnosweep.view.export import safe_filename
     from fnosweep.view.report import make_report
 
-    ref = open_study(study, name)
+    ref = find_study(study, name)
     try:
         result = make_report(ref, out or Path("reports") / f"{safe_filename(ref.name)}.html")
     finally:
@@ -68,10 +68,10 @@ def trials(
     ] = None,
 ) -> None:
     """A sweep's trials (or epochs) as a table, or its trials as history files."""
-    from fnosweep.store.refs import open_study
+    from fnosweep.store.refs import find_study
     from fnosweep.view import export
 
-    ref = open_study(study, name)
+    ref = find_study(study, name)
     try:
         if fmt is TableFormat.json:
             message = export.describe(export.write_histories(ref, trial=trial, out=out))
@@ -95,11 +95,11 @@ def dashboard(
 ) -> None:
     """optuna-dashboard on the study: verdicts, key numbers, diagnoses and stability figures in it."""
     from fnosweep.store import Store, redact
-    from fnosweep.store.refs import open_study
+    from fnosweep.store.refs import find_study
     from fnosweep.view.dashboard import LOOPBACK, serve, study_url
 
     if name is not None or "://" not in storage:
-        ref = open_study(storage, name)  # unknown study: the error lists the ones there
+        ref = find_study(storage, name)  # unknown study: the error lists the ones there
         url, names = ref.store.url, [ref.name]
         ref.store.close()
     else:

@@ -16,7 +16,6 @@ generates and reuses its data in the same place on its own disk.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import signal
 import sys
@@ -75,23 +74,22 @@ def run(spec_path: Path) -> int:
     os.chdir(home)
     spec = anchor(load_spec(spec_path), home)
 
-    import ray
-
     from fnosweep.cluster.jobs import unplaceable
+    from fnosweep.executor import join_cluster
     from fnosweep.sweep.driver import run_sweep
+    from fnosweep.view.dashboard import DashboardPublisher
 
-    ray.init(address="auto", log_to_driver=False, logging_level=logging.ERROR)
-    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    cluster = join_cluster()
     print(
         f"fnosweep: study {spec.study.name!r} at {redact(spec.study.storage)} (in {home}); "
-        f"{len(nodes)} node(s), {ray.cluster_resources().get('CPU', 0):g} CPUs, "
-        f"{ray.cluster_resources().get('GPU', 0):g} GPUs; data in {spec.data.root}",
+        f"{len(cluster.nodes)} node(s), {cluster.cpus:g} CPUs, {cluster.gpus:g} GPUs; data in {spec.data.root}",
         flush=True,
     )
-    missing = unplaceable(spec.execution.resources, nodes)
+    missing = unplaceable(spec.execution.resources, cluster.nodes)
     if missing:
         print(f"warning: no node has {missing} for one trial; trials wait until one joins", flush=True)
-    result = run_sweep(spec, listener=_printer(spec.study.n_trials))
+    result = run_sweep(spec, listener=_printer(spec.study.n_trials),
+                       publisher=DashboardPublisher(spec.study.metric, spec.study.direction))  # fmt: skip
     states = Counter(t.state.lower() for t in result.trials)
     print(f"{len(result.trials)} trials: {', '.join(f'{n} {s}' for s, n in sorted(states.items()))}", flush=True)
     for t in result.best(5):

@@ -25,6 +25,10 @@ from fnosweep.store import lock
 from fnosweep.store import tables as t
 from fnosweep.store.values import DriverLock, TrialRow, dumps, now, trial_row
 
+DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, SQLAlchemyError)
+"""What a lost or broken database raises, in the store or in Optuna's own storage calls
+(which let SQLAlchemy's errors through): callers catch these without importing SQLAlchemy."""
+
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
 SQLITE_BUSY_TIMEOUT_S = 30

@@ -18,7 +18,7 @@ class StudyRef:
     """The spec the study was last run with (from the database), when fnosweep ran it."""
 
 
-def open_study(study: str, name: str | None = None, overrides: Sequence[str] = ()) -> StudyRef:
+def find_study(study: str, name: str | None = None, overrides: Sequence[str] = ()) -> StudyRef:
     """STUDY is a spec file (its storage and study name) or a storage URL plus `name`."""
     if "://" not in study:
         from fnosweep.spec import load_spec

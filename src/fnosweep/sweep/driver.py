@@ -9,33 +9,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import threading
 import time
 import warnings
 
 from optuna.exceptions import StorageInternalError
 from optuna.trial import TrialState
-from sqlalchemy.exc import SQLAlchemyError
 
-from fnosweep.diagnose import prune_decision
 from fnosweep.errors import StoreError
 from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.space import suggest, trial_config
 from fnosweep.spec import SweepSpec
+from fnosweep.store import DATABASE_ERRORS
 from fnosweep.store.values import DriverLock
+from fnosweep.sweep.decide import Policy, decide, reportable
 from fnosweep.sweep.end import Ended, Running, is_finite, requeue, tell
+from fnosweep.sweep.publisher import Publisher
 from fnosweep.sweep.result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
 from fnosweep.sweep.start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
     RECOVERIES,
     STALE_AFTER_S,
     check_resume,
-    open_study,
+    load_or_create_study,
     recover_stale,
     take_study,
 )
-from fnosweep.view.dashboard import publish_study
 
 HEARTBEAT_S = 5.0
 """How often the driver proves it is alive in the database."""
@@ -49,6 +48,8 @@ figures; a sweep's end always refreshes them. Each refresh reads every epoch of 
 PUBLISH_SHARE = 0.05
 """Longest share of the driver's time the refreshes may take: after one that took d
 seconds, the next waits at least d / PUBLISH_SHARE."""
+
+_LOST_DATABASE: tuple[type[Exception], ...] = (*DATABASE_ERRORS, StorageInternalError)
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ class _LockLost(Exception):
 class Driver:
     """Runs one sweep spec to its trial budget, resuming what the study already holds."""
 
-    def __init__(self, spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> None:
+    def __init__(self, spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None,
+                 publisher: Publisher | None = None) -> None:  # fmt: skip
         self.spec = spec
+        self._publisher = publisher
         self._executor = executor
         self._listener = listener or (lambda _p: None)
         self.stop_requested = threading.Event()
@@ -76,6 +79,8 @@ class Driver:
         self._last_event: str | None = None
         self._next_publish = time.monotonic() + PUBLISH_EVERY_S
         self.notes: list[str] = []
+        s = spec.study
+        self._policy = Policy(s.metric, s.pruner.type, spec.stability.prune_on, spec.stability.thresholds)
         """What the user should know about this run (e.g. safe spec changes on resume)."""
 
     # -- setup -----------------------------------------------------------------------
@@ -84,7 +89,7 @@ class Driver:
         """Lock, study, spec check (see `start`): a refused driver writes nothing."""
         self.store = take_study(self.spec)
         try:
-            self.study = open_study(self.spec)
+            self.study, self._storage = load_or_create_study(self.spec)
             self.notes.extend(check_resume(self.spec, self.store, self.study))
         except BaseException:
             with contextlib.suppress(StoreError):
@@ -97,7 +102,7 @@ class Driver:
         self._open()
         interrupted = False
         try:
-            recover_stale(self.spec, self.store, self.study)
+            recover_stale(self.spec, self.store, self.study, self._storage)
             self._executor = self._executor or make_executor(self.spec.execution)
             self._loop()
             self._notify()  # the display's last frame shows the finished budget
@@ -114,7 +119,7 @@ class Driver:
                 f"this driver lost the lock of study {self.spec.study.name!r} ({_holder(e.holder)}), "
                 "so it stopped and re-queued its running trials"
             ) from None
-        except (StoreError, StorageInternalError, SQLAlchemyError) as e:
+        except _LOST_DATABASE as e:
             # The database is gone (the store already retried): stop the workers and leave. The
             # trials still RUNNING in the study are failed and re-queued by the next driver.
             raise StoreError(
@@ -202,36 +207,25 @@ class Driver:
             self._on_lost(event.handle, run, event.payload)
 
     def _on_epoch(self, handle: int, run: Running, record: EpochRecord) -> None:
-        name, number = self.spec.study.name, run.trial.number
+        number = run.trial.number
         run.epochs.append(record)
-        self.store.put_epoch(name, number, record, attempt=run.config.attempt)
+        self.store.put_epoch(self.spec.study.name, number, record, attempt=run.config.attempt)
         self._last_event = f"trial {number} epoch {record.epoch}"
-        value = metric_value(record, self.spec.study.metric)
-        loss_ok = record.train_loss is None or math.isfinite(record.train_loss)
-        if not is_finite(value) or not loss_ok:
-            what = "training loss" if not loss_ok else self.spec.study.metric
-            self._prune(handle, run, f"diverged: non-finite {what} at epoch {record.epoch}")
-            return
-        assert value is not None  # finite, just checked
-        with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
-            warnings.simplefilter("ignore")
-            run.trial.report(value, record.epoch)
-        finding = None
-        try:
-            finding = prune_decision(run.history(), self.spec.stability.prune_on, self.spec.stability.thresholds)
-        except Exception as e:  # a bug in a rule: the trial trains on, judged by its value only
-            self._diagnosis_failed(run, "the pruning rules", e)
-        if finding is not None:
-            self._prune(handle, run, f"{finding.code}: {finding.evidence}")
-        elif run.trial.should_prune():
-            self._prune(
-                handle,
-                run,
-                f"{self.spec.study.pruner.type} pruner: {self.spec.study.metric} = {value:.4g} at epoch {record.epoch}",
-            )
-        elif self.stop_requested.is_set():
+        value = reportable(metric_value(record, self.spec.study.metric), self._policy)
+        if value is not None:
+            with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
+                warnings.simplefilter("ignore")
+                run.trial.report(value, record.epoch)
+        decision = decide(run.history(), self._policy, budget=run.config.training.epochs,
+                          optuna_prunes=value is not None and run.trial.should_prune(),
+                          stop_requested=self.stop_requested.is_set())  # fmt: skip
+        if decision.rule_error is not None:
+            self._diagnosis_failed(run, "the pruning rules", decision.rule_error)
+        if decision.action == "prune":
+            self._prune(handle, run, decision.reason or "pruned")
+        elif decision.action == "requeue":
             self._executor.cancel(handle)  # type: ignore[union-attr]
-            self._requeue(handle, run, f"interrupted by the user after epoch {record.epoch}")
+            self._requeue(handle, run, decision.reason or "interrupted")
 
     def _prune(self, handle: int, run: Running, reason: str) -> None:
         self._executor.cancel(handle)  # type: ignore[union-attr]
@@ -301,7 +295,7 @@ class Driver:
             self._tell(self._ended.pop(0))
 
     def _tell(self, ended: Ended) -> None:
-        self._last_event = tell(self.spec, self.store, self.study, ended)
+        self._last_event = tell(self.spec, self.store, self.study, ended, self._publisher)
         if time.monotonic() >= self._next_publish:
             self._publish_sweep()
 
@@ -310,13 +304,15 @@ class Driver:
 
     def _requeue(self, handle: int, run: Running, reason: str) -> None:
         del self._running[handle]
-        requeue(self.spec, self.store, self.study, run, reason)
+        requeue(self.spec, self.store, self.study, self._storage, run, reason)
 
     def _publish_sweep(self) -> None:
+        if self._publisher is None:
+            return
         started = time.monotonic()
         try:
-            publish_study(self.study, self.store, self.spec.study.name)
-        except (StoreError, StorageInternalError, SQLAlchemyError):
+            self._publisher.sweep(self.study, self.store, self.spec.study.name)
+        except _LOST_DATABASE:
             raise
         except Exception as e:  # a bug in the sweep's diagnosis or figures must not stop the sweep
             log.warning("study %s: publishing the sweep note failed: %s", self.spec.study.name, e, exc_info=e)
@@ -352,9 +348,10 @@ class Driver:
         return summaries_of(self.study.get_trials(deepcopy=False), self.store.trials(name), counts)
 
 
-def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None) -> SweepResult:
+def run_sweep(spec: SweepSpec, *, executor: Executor | None = None, listener: Listener | None = None,
+              publisher: Publisher | None = None) -> SweepResult:  # fmt: skip
     """Run (or resume) a sweep to its trial budget."""
-    return Driver(spec, executor=executor, listener=listener).run()
+    return Driver(spec, executor=executor, listener=listener, publisher=publisher).run()
 
 
 def _holder(lock: DriverLock | None) -> str:

@@ -1,5 +1,5 @@
-"""What a driver does when a trial's run ends: diagnose it, store the outcome, publish its
-dashboard page and tell the study; or, on a clean stop, fail it and queue its params again.
+"""What a driver does when a trial's run ends: diagnose it, store the outcome, publish it
+(see `publisher`) and tell the study; or, on a clean stop, fail it and queue its params again.
 
 Part of the driver (the Optuna study's only owner), in a module of its own: each step is
 a function of the spec, the store, the study and the trial's run.
@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 import optuna
 from optuna.trial import TrialState
 
-from fnosweep.diagnose import diagnose, render_trial
+from fnosweep.diagnose import diagnose
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store
+from fnosweep.sweep.publisher import Publisher
 from fnosweep.sweep.result import INTERRUPTED
-from fnosweep.sweep.start import RECOVERIES
-from fnosweep.view.dashboard import publish_trial, trial_numbers
+from fnosweep.sweep.start import RECOVERIES, trial_state
 
 log = logging.getLogger("fnosweep.sweep.driver")
 
@@ -66,7 +66,7 @@ class Ended:
     error: str | None
 
 
-def tell(spec: SweepSpec, store: Store, study: optuna.Study, ended: Ended) -> str:
+def tell(spec: SweepSpec, store: Store, study: optuna.Study, ended: Ended, publisher: Publisher | None = None) -> str:
     """Diagnose the trial, store the outcome, then tell the study; returns the event line.
 
     The store is written first: if the driver dies between the two, the Optuna trial
@@ -74,13 +74,10 @@ def tell(spec: SweepSpec, store: Store, study: optuna.Study, ended: Ended) -> st
     """
     run, state, value, reason, error = ended.run, ended.state, ended.value, ended.reason, ended.error
     s = spec.study
-    diagnosis, page = None, None
-    try:  # a bug in a rule or its rendering must not leave the trial RUNNING: it is told below
+    diagnosis, history = None, run.history()
+    try:  # a bug in a rule must not leave the trial RUNNING: it is told below
         if run.epochs:
-            history = run.history()
             diagnosis = diagnose(history, spec.stability.thresholds)
-            page = (trial_numbers(history, s.metric, s.direction),
-                    render_trial(diagnosis, history, title=f"trial {run.trial.number}"))  # fmt: skip
     except Exception as e:
         diagnosis = None
         run.diagnosis_failed("the diagnosis", e)
@@ -97,8 +94,11 @@ def tell(spec: SweepSpec, store: Store, study: optuna.Study, ended: Ended) -> st
     )  # fmt: skip
     if reason:
         run.trial.set_user_attr("reason", reason[:500])
-    if diagnosis is not None and page is not None:  # optuna-dashboard shows these; they freeze once told
-        publish_trial(study, run.trial, verdict=verdict, numbers=page[0], diagnosis_markdown=page[1])
+    if diagnosis is not None and publisher is not None:  # before the tell: a told trial's attributes freeze
+        try:
+            publisher.trial(study, run.trial, history, diagnosis)
+        except Exception as e:  # a bug in a view must not leave the trial RUNNING
+            log.warning("trial %d: publishing it failed: %s", run.trial.number, e, exc_info=e)
     study.tell(run.trial, value if state == TrialState.COMPLETE else None, state=state)
     return f"trial {run.trial.number} {state.name.lower()}" + (f": {reason}" if reason else "")
 
@@ -107,12 +107,13 @@ def is_finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
 
 
-def requeue(spec: SweepSpec, store: Store, study: optuna.Study, run: Running, reason: str) -> None:
+def requeue(spec: SweepSpec, store: Store, study: optuna.Study, storage: optuna.storages.BaseStorage, run: Running,
+            reason: str) -> None:  # fmt: skip
     """FAIL the trial, marked interrupted, and queue its params again (a clean stop).
 
     A trial no longer RUNNING was finished by another driver (one that took over a
     stale lock fails and re-queues what it finds RUNNING): it is left as that one left it."""
-    if study._storage.get_trial(run.trial._trial_id).state != TrialState.RUNNING:
+    if trial_state(storage, study, run.trial.number) != TrialState.RUNNING:
         return
     run.trial.set_user_attr(INTERRUPTED, True)
     study.tell(run.trial, state=TrialState.FAIL)

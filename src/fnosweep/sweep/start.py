@@ -56,12 +56,13 @@ def check_user_files(spec: SweepSpec) -> None:
         raise SpecError(f"{spec.source}: data -> {field}: {e}") from None
 
 
-def open_study(spec: SweepSpec) -> optuna.Study:
-    """The Optuna study, created or loaded, with the spec's sampler and pruner."""
+def load_or_create_study(spec: SweepSpec) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
+    """The Optuna study, created or loaded, with the spec's sampler and pruner; and its
+    storage, for what only Optuna's storage API does (`set_trial_attr`, `trial_state`)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         storage = optuna.storages.RDBStorage(spec.study.storage, engine_kwargs=engine_kwargs(spec.study.storage))
-        return optuna.create_study(
+        study = optuna.create_study(
             study_name=spec.study.name,
             storage=storage,
             direction=spec.study.direction,
@@ -71,6 +72,7 @@ def open_study(spec: SweepSpec) -> optuna.Study:
         )
     except Exception as e:  # Optuna raises many kinds; none is expected here
         raise StoreError(f"cannot open study {spec.study.name!r} at {redact(spec.study.storage)}: {e}") from None
+    return study, storage
 
 
 def check_resume(spec: SweepSpec, store: Store, study: optuna.Study) -> list[str]:
@@ -98,7 +100,7 @@ def check_resume(spec: SweepSpec, store: Store, study: optuna.Study) -> list[str
     return notes
 
 
-def recover_stale(spec: SweepSpec, store: Store, study: optuna.Study) -> None:
+def recover_stale(spec: SweepSpec, store: Store, study: optuna.Study, storage: optuna.storages.BaseStorage) -> None:
     """Fail the RUNNING trials a dead driver left behind and run their params again,
     at most `execution.retries` times per parameters: then the trial FAILs for good."""
     retries = spec.execution.retries
@@ -111,9 +113,25 @@ def recover_stale(spec: SweepSpec, store: Store, study: optuna.Study) -> None:
             reason = f"{stopped}, {count} times; not re-queued again (execution.retries = {retries})"
         else:
             reason = f"{stopped}; parameters re-queued ({count} of at most {retries})"
-            study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
-        study._storage.set_trial_user_attr(t._trial_id, "reason", reason)
+            set_trial_attr(storage, study, t.number, INTERRUPTED, True)
+        set_trial_attr(storage, study, t.number, "reason", reason)
         store.finish_trial(spec.study.name, t.number, state="FAIL", reason=reason)
         study.tell(t.number, state=TrialState.FAIL)
         if count <= retries:
             study.enqueue_trial(params, user_attrs={RECOVERIES: count}, skip_if_exists=False)
+
+
+
+def _trial_id(storage: optuna.storages.BaseStorage, study: optuna.Study, number: int) -> int:
+    return storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name(study.study_name), number)
+
+
+def set_trial_attr(storage: optuna.storages.BaseStorage, study: optuna.Study, number: int, key: str,
+                   value: object) -> None:  # fmt: skip
+    """A user attribute of a trial that no live `optuna.Trial` holds (a dead driver's)."""
+    storage.set_trial_user_attr(_trial_id(storage, study, number), key, value)
+
+
+def trial_state(storage: optuna.storages.BaseStorage, study: optuna.Study, number: int) -> TrialState:
+    """A trial's state as the database holds it now (another driver may have changed it)."""
+    return storage.get_trial(_trial_id(storage, study, number)).state

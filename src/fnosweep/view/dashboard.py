@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fnosweep.errors import FnosweepError
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
 
+    from fnosweep.diagnose import Diagnosis
     from fnosweep.history import History
     from fnosweep.store import Store
 
@@ -54,6 +56,25 @@ def publish_trial(
     for key, value in numbers.items():
         trial.set_user_attr(str(key), _attr_value(value))
     save_note(trial, diagnosis_markdown)
+
+
+@dataclass(frozen=True)
+class DashboardPublisher:
+    """What `fnosweep run` hands the driver (a `fnosweep.sweep.publisher.Publisher`): each
+    ended trial's page and, as the sweep goes, its note and figures."""
+
+    metric: str
+    direction: str
+
+    def trial(self, study: optuna.Study, trial: optuna.Trial, history: History, diagnosis: Diagnosis) -> None:
+        from fnosweep.diagnose import render_trial
+
+        publish_trial(study, trial, verdict=diagnosis.verdict,
+                      numbers=trial_numbers(history, self.metric, self.direction),
+                      diagnosis_markdown=render_trial(diagnosis, history, title=f"trial {trial.number}"))  # fmt: skip
+
+    def sweep(self, study: optuna.Study, store: Store, study_name: str) -> None:
+        publish_study(study, store, study_name)
 
 
 def publish_sweep(study: optuna.Study, *, conclusion_markdown: str, figures: Mapping[str, go.Figure]) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fnosweep.history import EpochRecord, History, RunInfo
-from fnosweep.store.refs import StudyRef, history_of, open_study  # noqa: F401 (history_of: re-exported for the view)
+from fnosweep.store.refs import StudyRef, find_study, history_of  # noqa: F401 (history_of: re-exported for the view)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,7 +61,7 @@ class Loaded:
 
 def load(study: str, name: str | None = None) -> Loaded:
     """Read a study (a spec file, or a storage URL with `name`) into DataFrames."""
-    ref = open_study(study, name)
+    ref = find_study(study, name)
     try:
         return Loaded(trials=trials_frame(ref), epochs=epochs_frame(ref))
     finally:
