@@ -1,7 +1,7 @@
 """fnosweep vs Ray Tune + OptunaSearch + ASHA on the same Darcy search, side by side.
 
 Both systems search the space of `sweep_efficiency.py` with the same RandomSampler seed
-and the same `fnosweep.space.suggest` (so they train the same configurations in the same
+and the same `fnosweep.space.sample_params` (so they train the same configurations in the same
 order), on the same budget (trials x epochs), and both train with
 `fnosweep.trial.run_trial`: Tune's trainable reports each epoch's eval L2. Run per seed:
 fnosweep with no pruning (the reference), fnosweep with median + stability pruning, and
@@ -51,16 +51,16 @@ class TuneRun:
 
 
 class Space:
-    """OptunaSearch's define-by-run space: fnosweep's `suggest` (a class, since Tune pickles it)."""
+    """OptunaSearch's define-by-run space: fnosweep's `sample_params` (a class, since Tune pickles it)."""
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.doc = doc
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        from fnosweep.space import suggest
+        from fnosweep.space import sample_params
         from fnosweep.spec import parse_spec
 
-        return suggest(trial, parse_spec(self.doc))
+        return sample_params(trial, parse_spec(self.doc))
 
 
 def run_tune(workdir: Path, seed: int, sizes: dict[str, int]) -> TuneRun:

@@ -57,7 +57,7 @@ def timed(label: str, code: str) -> tuple[float, float]:
 
 
 def build(db: Path, n_trials: int, epochs: int) -> None:
-    from fnosweep.view.synthetic import build_sweep
+    from fnosweep.testing.synthetic_sweep import build_sweep
 
     t0 = time.perf_counter()
     db.parent.mkdir(parents=True, exist_ok=True)

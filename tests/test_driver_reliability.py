@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 from fnosweep.diagnose.core import RULES
 from fnosweep.errors import StoreError
 from fnosweep.executor import InlineExecutor
-from fnosweep.space import suggest
+from fnosweep.space import sample_params
 from fnosweep.store import Store
 from fnosweep.sweep.driver import INTERRUPTED, RECOVERIES, Driver, run_sweep
 from fnosweep.testing import DIVERGE_LR, synthetic_trial
@@ -94,7 +94,7 @@ def test_stale_running_trials_are_requeued_at_most_retries_times(tmp_path):
 
     def dies_running():  # a driver asks a trial and is killed while it runs
         trial = study.ask()
-        store.start_trial(spec.study.name, trial.number, params=suggest(trial, spec))
+        store.start_trial(spec.study.name, trial.number, params=sample_params(trial, spec))
         return trial
 
     first = dies_running()

@@ -55,7 +55,7 @@ def test_conditional_parameters_follow_their_parent_on_a_real_study():
     seen_step = seen_other = seen_none = False
     for _ in range(40):
         trial = study.ask()
-        params = space.suggest(trial, spec)
+        params = space.sample_params(trial, spec)
         is_step = params["training.scheduler.type"] == "step"
         assert ("training.scheduler.step_size" in params) == is_step
         assert trial.params == params
@@ -77,7 +77,7 @@ def test_a_chain_of_conditions_with_tpe():
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=1, n_startup_trials=5))
     for _ in range(30):
         trial = study.ask()
-        params = space.suggest(trial, spec)
+        params = space.sample_params(trial, spec)
         step = params.get("training.scheduler.step_size")
         assert ("training.scheduler.step_size" in params) == (
             params["training.scheduler.type"] == "step")
@@ -219,7 +219,7 @@ def test_a_seeded_sampler_repeats_itself():
     for _ in range(2):
         study = optuna.create_study(sampler=space.build_sampler(spec))
         trial = study.ask()
-        runs.append(space.suggest(trial, spec))
+        runs.append(space.sample_params(trial, spec))
     assert runs[0] == runs[1]
 
 

@@ -98,6 +98,11 @@ _INT_FIELDS = {
 _STR_FIELDS = {"optimizer", "scheduler", "loss"}
 
 
+FNO_TOP_GROUPS = ("lifting", "fno_blocks", "projection")
+"""The top layer groups of a neuralop FNO, in the order a record lists them (`groups` also
+holds one entry per block, `fno_blocks.<i>`)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class EpochRecord:
     """The stability metrics of one epoch. Units are in the field docs."""
@@ -259,13 +264,9 @@ def read_history(path: str | os.PathLike[str]) -> History:
 
 def write_history(path: str | os.PathLike[str], history: History) -> None:
     """Write a whole history atomically: a crash leaves the old file or the new one."""
-    p = Path(path)
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text("".join(line + "\n" for line in history.to_lines()))
-        os.replace(tmp, p)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from fnosweep.files import write_atomic
+
+    write_atomic(path, "".join(line + "\n" for line in history.to_lines()), "the history")
 
 
 def append_line(path: str | os.PathLike[str], obj: Mapping[str, Any]) -> None:

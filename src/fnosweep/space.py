@@ -86,7 +86,7 @@ def active(param: SearchParam, values: Mapping[str, Any]) -> bool:
     return all(key in values and values[key] in allowed for key, allowed in param.when.items())
 
 
-def suggest(trial: optuna.trial.BaseTrial, spec: SweepSpec) -> dict[str, Any]:
+def sample_params(trial: optuna.trial.BaseTrial, spec: SweepSpec) -> dict[str, Any]:
     """Suggest the spec's parameters on a trial; a conditional one only when its `when` holds."""
     values: dict[str, Any] = {}
     for p in ordered(spec.search):

@@ -9,7 +9,7 @@ import pytest
 import typer
 
 from fnosweep.store.refs import StudyRef, find_study
-from fnosweep.view.synthetic import build_sweep
+from fnosweep.testing.synthetic_sweep import build_sweep
 
 N_TRIALS, EPOCHS = 40, 12
 
@@ -34,7 +34,7 @@ def ref(sweep_url: str) -> Iterator[StudyRef]:
 def empty_study(tmp_path: Path) -> str:
     """The URL of a study (`empty`) that fnosweep registered but that has no trial yet."""
     from fnosweep.store import Store
-    from fnosweep.view.synthetic import synthetic_spec
+    from fnosweep.testing.synthetic_sweep import synthetic_spec
 
     url = f"sqlite:///{tmp_path}/empty.db"
     store = Store.open(url)

@@ -13,8 +13,8 @@ import urllib.request
 import optuna
 import pytest
 
+from fnosweep.testing.synthetic_sweep import build_sweep
 from fnosweep.view import dashboard, frames
-from fnosweep.view.synthetic import build_sweep
 
 
 def free_port() -> int:

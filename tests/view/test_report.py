@@ -5,8 +5,8 @@ from typer.testing import CliRunner
 
 from fnosweep.errors import FnosweepError
 from fnosweep.store.refs import find_study
+from fnosweep.testing.synthetic_sweep import build_sweep
 from fnosweep.view.report import make_report
-from fnosweep.view.synthetic import build_sweep
 
 runner = CliRunner()
 

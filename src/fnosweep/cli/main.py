@@ -132,14 +132,14 @@ def diagnose(
             json.dumps(result.to_json(), indent=2) if fmt == "json" else dx.render_trial(result, h, title=str(history))
         )
         return
+    from fnosweep.spec import parse_stability
     from fnosweep.store.refs import find_study, trial_of
     from fnosweep.view.analysis import conclude_study, study_sweep_trials
-    from fnosweep.view.analysis import thresholds as thresholds_of
 
     assert study is not None  # exactly one of STUDY and --history, checked above
     ref = find_study(study, study_name)
     spec = ref.spec or {}
-    thresholds = thresholds_of(spec)
+    thresholds = parse_stability((spec or {}).get("stability"), source="the study's stored spec").thresholds
     if trial is not None:
         row, h = trial_of(ref, trial)
         result = dx.diagnose(h, thresholds, target=target, metric=_metric_of(ref))

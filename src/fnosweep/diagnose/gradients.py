@@ -20,8 +20,7 @@ from fnosweep.diagnose.context import Context, Result
 from fnosweep.diagnose.curve import rising_streak, trend
 from fnosweep.diagnose.findings import Finding
 from fnosweep.diagnose.series import Series
-
-_TOP_GROUPS = ("lifting", "fno_blocks", "projection")
+from fnosweep.history import FNO_TOP_GROUPS
 
 
 @dataclass(frozen=True)
@@ -160,7 +159,7 @@ def clip_text(ctx: Context) -> str:
 def group_text(ctx: Context) -> str:
     """Which layer group carries the gradient, when the monitor measured groups."""
     groups = ctx.history.epochs[-1].groups if ctx.history.epochs else {}
-    top = [(k, s) for k, s in groups.items() if k in _TOP_GROUPS and s.get("max") is not None]
+    top = [(k, s) for k, s in groups.items() if k in FNO_TOP_GROUPS and s.get("max") is not None]
     if not top:
         return ""
     name, s = max(top, key=lambda kv: kv[1]["max"] or 0.0)

@@ -12,8 +12,7 @@ import resource
 import sys
 from collections.abc import Sequence
 
-FNO_TOP_GROUPS = ("lifting", "fno_blocks", "projection")
-"""The layer groups of a neuralop FNO, in the order a record lists them."""
+from fnosweep.history import FNO_TOP_GROUPS
 
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 """Name prefixes added by DistributedDataParallel / DataParallel and torch.compile."""

@@ -33,7 +33,7 @@ from fnosweep.spec.schema import (
     TrainingSpec,
     TrialConfig,
 )
-from fnosweep.spec.sections import parse_spec
+from fnosweep.spec.sections import parse_spec, parse_stability
 from fnosweep.spec.serialize import param_to_dict
 from fnosweep.spec.vocabulary import (
     BACKENDS,
@@ -75,4 +75,5 @@ __all__ = [
     "load_spec",
     "param_to_dict",
     "parse_spec",
+    "parse_stability",
 ]

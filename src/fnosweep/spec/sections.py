@@ -52,6 +52,12 @@ def parse_spec(doc: Mapping, *, source: str = "<spec>",
     return parse_sections(doc, ParseContext(Locator(source, lines or {})))
 
 
+def parse_stability(raw: Any, *, source: str = "<spec>") -> StabilitySpec:
+    """The `stability` section alone: what a study's stored spec says about its rules
+    (`diagnose STUDY`, the report). The same checks as a spec file's, unknown keys refused."""
+    return _parse_stability(ParseContext(Locator(source, {})), raw)
+
+
 def parse_sections(doc: Any, ctx: ParseContext) -> SweepSpec:
     """`parse_spec` with the context `load_spec` builds (file lines, `--set` origins)."""
     if not isinstance(doc, Mapping):

@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from fnosweep.errors import StoreError
 from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, RunInfo, metric_value
-from fnosweep.space import suggest, trial_config
+from fnosweep.space import sample_params, trial_config
 from fnosweep.spec import SweepSpec
 from fnosweep.store import DATABASE_ERRORS
 from fnosweep.store.values import DriverLock
@@ -180,7 +180,7 @@ class Driver:
     def _start_trial(self) -> None:
         assert self._executor is not None
         trial = self.study.ask()
-        params = suggest(trial, self.spec)
+        params = sample_params(trial, self.spec)
         config = trial_config(self.spec, params, trial_number=trial.number)
         self.store.start_trial(self.spec.study.name, trial.number, params=params)
         handle = self._executor.submit(config)

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fnosweep.history import EpochRecord, History, RunInfo
+from fnosweep.history import FNO_TOP_GROUPS, EpochRecord, History, RunInfo
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -26,18 +26,14 @@ if TYPE_CHECKING:
 
 FULL_HISTORIES = 10
 """Complete trials (best first) read in full for `conclude`, which fits the top 3."""
-TOP_GROUPS = ("lifting", "fno_blocks", "projection")
 
 
 def thresholds(spec: Mapping[str, Any] | None) -> Thresholds:
-    """The study's diagnosis thresholds, as its spec's `stability` section set them."""
-    import dataclasses
+    """The study's diagnosis thresholds, as its stored spec's `stability` section set them
+    (parsed by the spec's own parser: the same checks, unknown keys refused)."""
+    from fnosweep.spec import parse_stability
 
-    from fnosweep.diagnose import Thresholds
-
-    stability = (spec or {}).get("stability") or {}
-    names = {f.name for f in dataclasses.fields(Thresholds)}
-    return Thresholds(**{k: v for k, v in stability.items() if k in names})
+    return parse_stability((spec or {}).get("stability"), source="the study's stored spec").thresholds
 
 
 def bulk_schema(metric: str) -> pa.Schema:
@@ -54,7 +50,7 @@ def bulk_schema(metric: str) -> pa.Schema:
         ("clip_fraction", f64),
         ("update_ratio", f64),
         ("weight_norm", f64),
-        ("groups", pa.struct([(g, stats) for g in TOP_GROUPS])),
+        ("groups", pa.struct([(g, stats) for g in FNO_TOP_GROUPS])),
     ]
     if metric.startswith("eval."):
         fields.append(("eval", pa.struct([(metric.removeprefix("eval."), f64)])))

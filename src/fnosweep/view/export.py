@@ -7,16 +7,13 @@ and an unmeasured value stays empty. Every file is written whole or not at all.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from fnosweep.errors import FnosweepError
+from fnosweep.files import atomic_path
 from fnosweep.history import History, RunInfo
 from fnosweep.store.refs import StudyRef
 from fnosweep.view import frames
@@ -61,7 +58,7 @@ def write_table(table: pa.Table, fmt: str, out: Path | None) -> None:
         if out is None:
             raise FnosweepError("--format parquet writes a binary file: give --out FILE.parquet")
         with atomic_path(out) as tmp:
-            pq.write_table(table, tmp)
+            pq.write_table(table, str(tmp))
         return
     if out is None:
         stream: BinaryIO = sys.stdout.buffer
@@ -69,7 +66,7 @@ def write_table(table: pa.Table, fmt: str, out: Path | None) -> None:
         stream.flush()
         return
     with atomic_path(out) as tmp:
-        pcsv.write_csv(table, tmp)
+        pcsv.write_csv(table, str(tmp))
 
 
 def write_histories(ref: StudyRef, *, trial: int | None, out: Path | None) -> list[Path]:
@@ -83,7 +80,7 @@ def write_histories(ref: StudyRef, *, trial: int | None, out: Path | None) -> li
             sys.stdout.write(text)
             return []
         with atomic_path(out) as tmp:
-            Path(tmp).write_text(text, encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8")
         return [out]
     if out is None:
         raise FnosweepError(
@@ -100,24 +97,9 @@ def write_histories(ref: StudyRef, *, trial: int | None, out: Path | None) -> li
         history = hist.get(r.number) or History(run=r.run_info or RunInfo(), epochs=())
         path = out / f"trial_{r.number:0{width}d}.jsonl"
         with atomic_path(path) as tmp:
-            Path(tmp).write_text("".join(line + "\n" for line in history.to_lines()), encoding="utf-8")
+            tmp.write_text("".join(line + "\n" for line in history.to_lines()), encoding="utf-8")
         written.append(path)
     return written
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[str]:
-    """A temporary path beside `path`, moved onto it when the block succeeds; one-line errors."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        yield str(tmp)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise FnosweepError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        with contextlib.suppress(OSError):  # its folder could not be made: nothing was written
-            tmp.unlink(missing_ok=True)
 
 
 def safe_filename(name: str) -> str:

@@ -7,15 +7,10 @@ the conclusion's markdown) is escaped here or by the markdown renderer with raw 
 
 from __future__ import annotations
 
-import contextlib
 import html
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from fnosweep.errors import FnosweepError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,22 +92,6 @@ def render(*, title: str, meta: Sequence[str], sections: Sequence[Section]) -> s
         f"<header><h1>{html.escape(title)}</h1><p>{meta_html}</p></header><nav>{nav}</nav>"
         f"<main>{''.join(parts)}</main></body></html>\n"
     )
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write the file whole or not at all (tmp + os.replace); one-line error when it cannot."""
-    p = Path(path)
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
-    except OSError as e:
-        raise FnosweepError(f"cannot write the report to {p}: {e.strerror or e}") from None
-    finally:
-        with contextlib.suppress(OSError):  # its folder could not be made: nothing was written
-            tmp.unlink(missing_ok=True)
-    return p
 
 
 def _cell(v: Any) -> str:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fnosweep.files import write_atomic
 from fnosweep.store import redact
 from fnosweep.store.refs import StudyRef
 from fnosweep.view import analysis, curves, figures, frames, page, sampling, style
@@ -48,7 +49,7 @@ class ReportInputs:
 def make_report(ref: StudyRef, out: str | Path) -> ReportResult:
     """Read the study, build the page, write it atomically to `out`."""
     text, n = build_html(ref)
-    path = page.write_atomic(out, text)
+    path = write_atomic(out, text, "the report")
     return ReportResult(path=path, size_bytes=path.stat().st_size, n_trials=n)
 
 

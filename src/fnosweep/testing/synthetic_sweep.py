@@ -10,7 +10,6 @@ Optuna study beside them holds the same trials, so importance and the dashboard 
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fnosweep.history import EpochRecord, RunInfo
+from fnosweep.store.values import dumps
 
 SEARCH: dict[str, dict[str, Any]] = {
     "training.lr": {"type": "float", "low": 1e-5, "high": 1e-1, "log": True},
@@ -204,9 +204,6 @@ def _records(
 
 def _write_rows(store: Any, name: str, trials: list[dict[str, Any]]) -> None:
     # One transaction for everything: Store's per-call commits would take minutes at 200 000 rows.
-
-    def dumps(obj: Any) -> str:
-        return json.dumps(obj, allow_nan=True, default=str)
 
     trial_rows = [
         {
