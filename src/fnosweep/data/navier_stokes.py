@@ -10,7 +10,6 @@ small pool (one per core), since a single 64² batch cannot use two cores well.
 
 from __future__ import annotations
 
-import math
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -19,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fnosweep.data.generation import DataFieldError
 from fnosweep.data.grf import NS_MODES, fourier_noise_to_rfft, sample_fourier_noise
+from fnosweep.data.request import DataFieldError, check_arguments, check_spin_up
 from fnosweep.data.spectral import (
     CFL_LIMIT,
     FORCING_AMPLITUDE,
@@ -34,7 +33,14 @@ from fnosweep.errors import DataError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["FORCING_AMPLITUDE", "generate_navier_stokes", "simulate"]
+__all__ = [
+    "FORCING_AMPLITUDE",
+    "check_arguments",
+    "check_cfl_estimate",
+    "check_spin_up",
+    "generate_navier_stokes",
+    "simulate",
+]
 
 CFL_SAMPLES = 16  # initial fields used for the a-priori CFL estimate
 Batch = dict[int, tuple["torch.Tensor", "torch.Tensor"]]
@@ -127,36 +133,6 @@ def generate_navier_stokes(
 def _cpu_count() -> int:
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity else os.cpu_count() or 1
-
-
-def check_arguments(viscosity: float, t_final: float, dt: float, time_steps: int | None) -> tuple[int, int]:
-    """Validate the time-stepping arguments; returns (steps, steps between records)."""
-    if not all(math.isfinite(v) and v > 0 for v in (viscosity, t_final, dt)):
-        raise DataFieldError(
-            "Navier–Stokes: viscosity, t_final and dt must be positive, but got "
-            f"viscosity={viscosity:g}, t_final={t_final:g}, dt={dt:g}",
-            "dt",
-        )
-    steps = round(t_final / dt)
-    if steps < 1 or abs(steps * dt - t_final) > 1e-9 * max(t_final, 1.0):
-        raise DataFieldError(f"Navier–Stokes: t_final={t_final:g} must be a multiple of dt={dt:g}", "dt")
-    k = 1 if time_steps is None else time_steps
-    if k < 1 or steps % k:
-        raise DataFieldError(
-            f"Navier–Stokes: time_steps={time_steps} must be at least 1 and divide the {steps} steps of t_final/dt",
-            "time_steps",
-        )
-    return steps, steps // k
-
-
-def check_spin_up(t0: float, dt: float) -> int:
-    """Validate the spin-up time t0 (>= 0, a multiple of dt); returns its steps."""
-    if not (math.isfinite(t0) and t0 >= 0):
-        raise DataFieldError(f"Navier–Stokes: t0 must be >= 0, but got t0={t0:g}", "t0")
-    steps = round(t0 / dt)
-    if abs(steps * dt - t0) > 1e-9 * max(t0, 1.0):
-        raise DataFieldError(f"Navier–Stokes: t0={t0:g} must be a multiple of dt={dt:g}", "t0")
-    return steps
 
 
 def simulation_grids(all_res: Sequence[int]) -> dict[int, list[int]]:
