@@ -38,6 +38,7 @@ def precheck(request: DataRequest) -> None:
                 resolutions=_resolutions(request, split),
                 t_final=request.t0 + request.t_final,  # the flow's speed grows with time
                 dt=request.dt,
+                viscosity=request.viscosity,
             )
 
 

@@ -83,7 +83,7 @@ def generate_navier_stokes(
             raise DataError(f"Navier–Stokes: resolution must be even and at least 4, but got {r}")
     steps, record_every = check_arguments(viscosity, t_final, dt, time_steps)
     spin_up = check_spin_up(t0, dt)
-    check_cfl_estimate(seed=seed, resolutions=all_res, t_final=t0 + t_final, dt=dt)
+    check_cfl_estimate(seed=seed, resolutions=all_res, t_final=t0 + t_final, dt=dt, viscosity=viscosity)
     on_cpu = torch.device(device).type == "cpu"
     # CPU: batches of 16 stay in cache; GPU: one large batch keeps the device busy.
     batch_size = batch_size or (16 if on_cpu else min(n, 1024))
@@ -144,13 +144,13 @@ def simulation_grids(all_res: Sequence[int]) -> dict[int, list[int]]:
     return grids
 
 
-def check_cfl_estimate(*, seed: int, resolutions: Sequence[int], t_final: float, dt: float) -> None:
+def check_cfl_estimate(*, seed: int, resolutions: Sequence[int], t_final: float, dt: float, viscosity: float) -> None:
     """Refuse a dt that `velocity_bound` already says is unstable, before any work:
     estimated on the first CFL_SAMPLES initial fields of `seed`."""
     noise = sample_fourier_noise(np.random.default_rng(seed), CFL_SAMPLES, modes=NS_MODES)
     for grid in simulation_grids(resolutions):
         w0_hat = fourier_noise_to_rfft(noise, grid, keep=grid // 3)
-        speed = velocity_bound(w0_hat, forcing(grid), t_final)
+        speed = velocity_bound(w0_hat, forcing(grid), t_final, viscosity=viscosity)
         cfl = dt * grid * speed
         if cfl > CFL_LIMIT:
             raise DataFieldError(
