@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from fnosweep.diagnose import prune_decision
 from fnosweep.driver_end import Ended, Running, is_finite, requeue, tell
+from fnosweep.driver_enqueue import enqueue_first
 from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
     RECOVERIES,
     STALE_AFTER_S,
@@ -86,6 +87,7 @@ class Driver:
         try:
             self.study = open_study(self.spec)
             self.notes.extend(check_resume(self.spec, self.store, self.study))
+            enqueue_first(self.spec, self.study)  # study.enqueue: only into a new study
         except BaseException:
             with contextlib.suppress(StoreError):
                 self.store.release_driver(self.spec.study.name)

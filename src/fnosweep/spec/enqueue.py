@@ -26,13 +26,16 @@ from fnosweep.spec.schema import SearchParam
 PATH: KeyPath = ("study", "enqueue")
 
 
-def parse_enqueue(ctx: ParseContext, raw: Any, search: tuple[SearchParam, ...]) -> tuple[Mapping[str, Any], ...]:
+def parse_enqueue(ctx: ParseContext, raw: Any, search: tuple[SearchParam, ...], n_trials: int
+                  ) -> tuple[Mapping[str, Any], ...]:
     """The list of trials to enqueue, each checked against the search space."""
     if raw is None:
         return ()
     if not isinstance(raw, list | tuple):
         raise ctx.fail(PATH, "must be a list of mappings of searched parameters to values, "
                        "e.g. [{training.lr: 1.0e-4}]", raw)
+    if len(raw) > n_trials:
+        raise ctx.fail(PATH, f"lists {len(raw)} trials, more than study.n_trials ({n_trials})")
     by_key = {p.key: p for p in search}
     return tuple(_parse_entry(ctx, entry, (*PATH, f"[{i}]"), by_key) for i, entry in enumerate(raw))
 

@@ -67,7 +67,8 @@ def parse_sections(doc: Any, ctx: ParseContext) -> SweepSpec:
     study = parse_study(ctx, top["study"], data)
     search = parse_search(ctx, top.get("search"), data)
     raw_study = top["study"] if isinstance(top["study"], Mapping) else {}
-    study = dataclasses.replace(study, enqueue=parse_enqueue(ctx, raw_study.get("enqueue"), search))
+    study = dataclasses.replace(study, enqueue=parse_enqueue(ctx, raw_study.get("enqueue"), search,
+                                                              study.n_trials))
     _check_data(ctx, data, search)
     stability = _parse_stability(ctx, top.get("stability"))
     execution = _parse_execution(ctx, top.get("execution"))
