@@ -65,7 +65,8 @@ def main() -> None:
             print(f"| {viscosity:g} | {t} | {true[i]:.3f} | {old:.3f} | {new:.3f} | {new / true[i]:.2f} |")
     if not args.quick:
         print()
-        print("| ν | T | largest dt the new estimate accepts (old) | run with the run-time check off |")
+        print("Run-time check off, at the largest dt each estimate accepts:")
+        print("| ν | T | new estimate's dt | old estimate's dt |")
         print("| --- | --- | --- | --- |")
         for viscosity, horizon in ((1e-3, 50.0), (1e-4, 30.0), (1e-5, 20.0)):
             print(f"| {viscosity:g} | {horizon:g} | " + unchecked_run(w0_hat, f, horizon, viscosity) + " |")
@@ -73,8 +74,8 @@ def main() -> None:
 
 
 def unchecked_run(w0_hat: np.ndarray, f: np.ndarray, t_final: float, viscosity: float) -> str:
-    """Run at the largest dt the estimate accepts with the run-time CFL check switched off:
-    does the flow really blow up where the estimate is below the true velocity?"""
+    """Runs at the largest dt the new and the old estimate accept, with the run-time CFL
+    check switched off: does the flow really blow up where an estimate is below the truth?"""
     import math
 
     import torch
@@ -82,17 +83,20 @@ def unchecked_run(w0_hat: np.ndarray, f: np.ndarray, t_final: float, viscosity: 
     from fnosweep.data import spectral
 
     res = w0_hat.shape[-2]
-    largest = {v: t_final / math.ceil(t_final * res * spectral.velocity_bound(w0_hat, f, t_final, viscosity=v)
-                                     / spectral.CFL_LIMIT) for v in (viscosity, 0.0)}
-    dt, steps = largest[viscosity], round(t_final / largest[viscosity])
-    check, spectral.check_cfl = spectral.check_cfl, lambda *args: None  # what the check guards against
-    try:
-        w0 = torch.fft.irfft2(torch.from_numpy(w0_hat), s=(res, res))
-        w = spectral.simulate(w0, viscosity=viscosity, dt=dt, steps=steps, record_every=steps, force=torch.from_numpy(f))
-    finally:
-        spectral.check_cfl = check
-    outcome = "finite" if bool(torch.isfinite(w).all()) else "blows up (not finite)"
-    return f"{dt:.4g} ({largest[0.0]:.4g}) | {outcome}, max |w| = {float(w.abs().max()):.3g}"
+    w0 = torch.fft.irfft2(torch.from_numpy(w0_hat), s=(res, res))
+    cells = []
+    for told in (viscosity, 0.0):  # the new estimate, then the old (ν = 0: linear growth)
+        speed = spectral.velocity_bound(w0_hat, f, t_final, viscosity=told)
+        steps = math.ceil(t_final * res * speed / spectral.CFL_LIMIT)
+        check, spectral.check_cfl = spectral.check_cfl, lambda *args: None  # what the check guards against
+        try:
+            w = spectral.simulate(w0, viscosity=viscosity, dt=t_final / steps, steps=steps, record_every=steps,
+                                  force=torch.from_numpy(f))
+        finally:
+            spectral.check_cfl = check
+        outcome = "finite" if bool(torch.isfinite(w).all()) else "blows up"
+        cells.append(f"{t_final / steps:.4g}: {outcome}")
+    return " | ".join(cells)
 
 
 if __name__ == "__main__":
