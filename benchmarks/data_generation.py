@@ -49,6 +49,24 @@ def timed(what: str, samples: int, run: Callable[[], object], scale: float = 1.0
     return Figure(what, samples, time.perf_counter() - wall, time.process_time() - cpu, scale)
 
 
+def largest_dt(t_final: float, viscosity: float, resolution: int = 64) -> float:
+    """The largest dt = t_final/steps that `check_cfl_estimate` accepts for data.seed 0 at ν = 1e-3;
+    `viscosity` is the one the estimate is told: 0 gives the old linear growth, τ = t."""
+    import math
+
+    import numpy as np
+
+    from fnosweep.data.generation import split_seed
+    from fnosweep.data.grf import NS_MODES, fourier_noise_to_rfft, sample_fourier_noise
+    from fnosweep.data.navier_stokes import CFL_SAMPLES
+    from fnosweep.data.spectral import CFL_LIMIT, forcing, velocity_bound
+
+    noise = sample_fourier_noise(np.random.default_rng(split_seed(0, "train")), CFL_SAMPLES, modes=NS_MODES)
+    w0_hat = fourier_noise_to_rfft(noise, resolution, keep=resolution // 3)
+    speed = velocity_bound(w0_hat, forcing(resolution), t_final, viscosity=viscosity)
+    return t_final / math.ceil(t_final * resolution * speed / CFL_LIMIT)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds: tiny batches, 1 %% of NS steps")
@@ -71,19 +89,33 @@ def main() -> None:
         run = lambda res=res: generate_darcy(n=darcy_n, resolution=res, seed=0)  # noqa: E731
         figures.append((timed(f"Darcy {res}²", darcy_n, run), 60.0 if res == 64 else None))
 
-    t_final = 10.0
     ns_n = 4 if args.quick else args.ns_samples
-    for dt in (1e-3, 1e-2):
+
+    def navier_stokes(t_final: float, dt: float, what: str, goal: float | None) -> Figure:
         steps = round(t_final / dt)
         timed_steps = max(steps // 100, 1) if args.quick else steps
 
-        def run(dt: float = dt, timed_steps: int = timed_steps) -> object:
+        def run() -> object:
             return generate_navier_stokes(
                 n=ns_n, resolution=64, seed=0, viscosity=1e-3, t_final=timed_steps * dt, dt=dt, device=args.device
             )
 
-        what = f"Navier–Stokes 64², T=10, ν=1e-3, dt={dt:g} ({args.device})"
-        figures.append((timed(what, ns_n, run, scale=steps / timed_steps), 600.0))
+        label = f"Navier–Stokes 64², T={t_final:g}, ν=1e-3, {what} ({args.device})"
+        figure = timed(label, ns_n, run, steps / timed_steps)
+        figures.append((figure, goal))
+        return figure
+
+    for dt in (1e-3, 1e-2):
+        navier_stokes(10.0, dt, f"dt={dt:g}", 600.0)
+    # Issue 21: the largest dt each CFL estimate accepts (before: the forcing's velocity grows
+    # linearly to T; after: it saturates at the slowest viscous decay), side by side.
+    speedups = []
+    for t_final in (10.0, 50.0):
+        before, after = (largest_dt(t_final, viscosity) for viscosity in (0.0, 1e-3))
+        old = navier_stokes(t_final, before, f"dt={before:.4g} (largest the old estimate accepts)", None)
+        new = navier_stokes(t_final, after, f"dt={after:.4g} (largest the new estimate accepts)", None)
+        speedups.append(f"T={t_final:g}: {old.per_sample_s / new.per_sample_s:.2f}× faster "
+                        f"({round(t_final / before)} → {round(t_final / after)} steps)")
 
     print(f"# fnosweep data generation ({'quick' if args.quick else 'full'})")
     print(
@@ -97,6 +129,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for figure, goal in figures:
         print(figure.row(None if args.quick else goal))  # tiny quick batches judge nothing
+    print("\nNavier–Stokes at the largest dt of the new CFL estimate against the old one's: " + "; ".join(speedups))
     if args.quick:
         print("\nquick: a smoke test; Navier–Stokes timed over 1 % of its steps and extrapolated.")
 

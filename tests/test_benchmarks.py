@@ -18,6 +18,7 @@ SCRIPTS = [
     ("orchestration.py", [], "_handle+_settle ms/record"),
     ("monitor_overhead.py", [], "monitored/plain"),
     ("data_generation.py", [], "Darcy"),
+    ("cfl_estimate.py", [], "| 0.001 | 10 |"),
     ("view_scale.py", [], "KB per 1 000 epoch rows"),
     ("view_scale.py", ["--growth", "100", "1000"], "exponent k"),
     ("trainer_throughput.py", [], "trial / Trainer samples/s"),

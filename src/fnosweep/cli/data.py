@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from fnosweep.data.dataset import DataRequest, DatasetFiles, prepare
+from fnosweep.data.dataset import prepare
+from fnosweep.data.request import DataRequest, DatasetFiles
 from fnosweep.errors import DataError
 
 app = typer.Typer(

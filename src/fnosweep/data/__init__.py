@@ -15,24 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fnosweep.data.darcy import generate_darcy, solve_darcy
-    from fnosweep.data.dataset import (
-        DataRequest,
-        DatasetFiles,
-        DataSpecLike,
-        LoadedDataset,
-        check_data,
-        ensure_dataset,
-        load_dataset,
-        prepare,
-    )
+    from fnosweep.data.dataset import LoadedDataset, check_data, ensure_dataset, load_dataset, prepare
     from fnosweep.data.io import load_split, read_sidecar, split_path, write_split
     from fnosweep.data.navier_stokes import generate_navier_stokes
+    from fnosweep.data.request import DataRequest, DatasetFiles, DataSpecLike
     from fnosweep.data.spectral import simulate
 
 _EXPORTS = {
-    "DataRequest": "dataset",
-    "DatasetFiles": "dataset",
-    "DataSpecLike": "dataset",
+    "DataRequest": "request",
+    "DatasetFiles": "request",
+    "DataSpecLike": "request",
     "LoadedDataset": "dataset",
     "check_data": "dataset",
     "ensure_dataset": "dataset",

@@ -20,57 +20,33 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from fnosweep.data import generation
-from fnosweep.data.generation import DataFieldError
-from fnosweep.data.io import load_split, read_sidecar, split_path, write_split
+from fnosweep.data.io import load_split, read_sidecar, write_split
+from fnosweep.data.request import PROBLEMS, DataFieldError, DataRequest, DatasetFiles, DataSpecLike, as_request
 from fnosweep.errors import DataError
 
 if TYPE_CHECKING:
     import torch
 
-PROBLEMS = ("darcy", "navier-stokes", "files")
+__all__ = [
+    "PROBLEMS",
+    "DataRequest",
+    "DataSpecLike",
+    "DatasetFiles",
+    "LoadedDataset",
+    "check_data",
+    "check_user_files",
+    "ensure_dataset",
+    "load_dataset",
+    "prepare",
+]
+
 _T = TypeVar("_T")
 Progress = Callable[[int, int], None]
-
-
-class DataSpecLike(Protocol):
-    """The attributes of the spec's `data` section that this module reads (read-only,
-    so that frozen dataclasses such as the spec's DataSpec and DataRequest fit)."""
-
-    @property
-    def problem(self) -> str: ...
-    @property
-    def root(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def resolution(self) -> int: ...
-    @property
-    def test_resolutions(self) -> tuple[int, ...]: ...
-    @property
-    def n_train(self) -> int: ...
-    @property
-    def n_test(self) -> int: ...
-    @property
-    def seed(self) -> int: ...
-    @property
-    def viscosity(self) -> float: ...
-    @property
-    def t_final(self) -> float: ...
-    @property
-    def dt(self) -> float: ...
-
-
-@dataclass(frozen=True)
-class DatasetFiles:
-    """Where a dataset's splits are: the train file and one test file per resolution."""
-
-    train: Path
-    tests: Mapping[int, Path]
 
 
 @dataclass(frozen=True)
@@ -81,71 +57,16 @@ class LoadedDataset:
     tests: Mapping[int, tuple[torch.Tensor, torch.Tensor]]
 
 
-@dataclass(frozen=True, kw_only=True)
-class DataRequest:
-    """A validated description of one dataset (a DataSpec, or the CLI's options)."""
-
-    problem: str
-    root: str
-    name: str
-    resolution: int
-    test_resolutions: tuple[int, ...] = ()
-    n_train: int = 1
-    n_test: int = 1
-    seed: int = 0
-    viscosity: float = 1e-3
-    t_final: float = 1.0
-    dt: float = 1e-3
-    t0: float = 0.0
-    """Navier–Stokes only: spin-up time before the input snapshot, x = w(t0), y = w(t0 + t_final)."""
-    time_steps: int | None = None
-    """Navier–Stokes only: K snapshots up to t_final as the target instead of one."""
-    device: str = "cpu"
-    """Navier–Stokes only: torch device of the solver (results are the same up to round-off)."""
-    resolutions: tuple[int, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        tests = tuple(self.test_resolutions) or (self.resolution,)
-        object.__setattr__(self, "test_resolutions", tests)
-        object.__setattr__(self, "resolutions", tuple(sorted({self.resolution, *tests})))
-        generation.validate(self)
-
-    @classmethod
-    def from_spec(cls, data: DataSpecLike) -> DataRequest:
-        return cls(
-            problem=data.problem,
-            root=str(data.root),
-            name=data.name,
-            resolution=data.resolution,
-            test_resolutions=tuple(data.test_resolutions),
-            n_train=data.n_train,
-            n_test=data.n_test,
-            seed=data.seed,
-            viscosity=getattr(data, "viscosity", 1e-3),
-            t_final=getattr(data, "t_final", 1.0),
-            dt=getattr(data, "dt", 1e-3),
-            t0=getattr(data, "t0", 0.0),
-            time_steps=getattr(data, "time_steps", None),
-            device=getattr(data, "device", "cpu"),
-        )
-
-    def files(self) -> DatasetFiles:
-        return DatasetFiles(
-            train=split_path(self.root, self.name, "train", self.resolution),
-            tests={r: split_path(self.root, self.name, "test", r) for r in self.test_resolutions},
-        )
-
-
 def ensure_dataset(data: DataSpecLike, *, progress: Progress | None = None) -> DatasetFiles:
     """Generate the spec's dataset on first use, reuse it when its sidecars match the
     spec, regenerate what does not match; for problem "files", check the user's files."""
-    return prepare(_request(data), overwrite=True, progress=progress)
+    return prepare(as_request(data), overwrite=True, progress=progress)
 
 
 def load_dataset(data: DataSpecLike, *, progress: Progress | None = None) -> LoadedDataset:
     """`ensure_dataset`, then load every split while still holding the dataset's lock,
     so that no other request for the same file names can replace them in between."""
-    request = _request(data)
+    request = as_request(data)
     if request.problem == "files":
         return check_user_files(request, request.files())  # checked as loaded: each file read once
 
@@ -160,7 +81,7 @@ def check_data(data: DataSpecLike, *, files: bool = True) -> None:
     CFL estimate, for "files" the user's files (unless `files` is False: the spec parser
     leaves them to the driver, since a spec submitted to a cluster names files that may be
     there only). Raises DataError; a `DataFieldError` names the field at fault."""
-    request = _request(data)
+    request = as_request(data)
     if request.problem == "files":
         if files:
             check_user_files(request, request.files())
@@ -172,10 +93,6 @@ def prepare(request: DataRequest, *, overwrite: bool, progress: Progress | None 
     """Bring `request.root` up to date. With overwrite=False, files made with other
     parameters are refused (DataError) instead of replaced. Returns the file paths."""
     return _prepared(request, overwrite=overwrite, progress=progress, then=lambda files: files)
-
-
-def _request(data: DataSpecLike) -> DataRequest:
-    return data if isinstance(data, DataRequest) else DataRequest.from_spec(data)
 
 
 def _prepared(

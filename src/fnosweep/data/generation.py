@@ -1,4 +1,4 @@
-"""From a DataRequest to generator calls: validation, split seeds, sidecar parameters.
+"""From a DataRequest to generator calls: the CFL pre-check, split seeds, sidecar parameters.
 
 The parameters written to a sidecar are exactly those that change the data, so a
 cache hit means "this file is what the spec would generate now".
@@ -6,29 +6,16 @@ cache hit means "this file is what the spec would generate now".
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fnosweep.errors import DataError
+from fnosweep.data.request import DataRequest
 
 if TYPE_CHECKING:
     import torch
 
-    from fnosweep.data.dataset import DataRequest
-
 GENERATOR_VERSION = 1  # bump when a change to a generator changes its output
 _SPLITS = {"train": 0, "test": 1}
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-class DataFieldError(DataError):
-    """A DataError caused by one field of the data section (`field`, e.g. "dt"), so that
-    the spec parser can name that key and its line."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def split_seed(seed: int, split: str) -> int:
@@ -38,47 +25,6 @@ def split_seed(seed: int, split: str) -> int:
 
     sequence = np.random.SeedSequence([seed, _SPLITS[split]])
     return int(sequence.generate_state(1, np.uint32)[0])
-
-
-def validate(request: DataRequest) -> None:
-    """Reject what no generator can honour, naming the field and the bad value."""
-    from fnosweep.data.dataset import PROBLEMS
-
-    if request.problem not in PROBLEMS:
-        choices = ", ".join(PROBLEMS)
-        raise DataFieldError(f"data.problem must be one of {choices}, but got {request.problem!r}", "problem")
-    if not _NAME.match(request.name):
-        raise DataFieldError(
-            f"data.name must be a plain file prefix (letters, digits, ._-), not {request.name!r}", "name"
-        )
-    for key in ("n_train", "n_test"):
-        if getattr(request, key) < 1:
-            raise DataFieldError(f"data.{key} must be at least 1, but got {getattr(request, key)}", key)
-    even = request.problem == "navier-stokes"  # FFT grid with a Nyquist mode
-    for res in request.resolutions:
-        if res < 4 or (even and res % 2):
-            need = "even and at least 4" if even else "at least 4"
-            key = "resolution" if res == request.resolution else "test_resolutions"
-            raise DataFieldError(f"data resolution must be {need}, but got {res}", key)
-    if request.problem == "navier-stokes":
-        from fnosweep.data.navier_stokes import check_arguments, check_spin_up
-
-        check_arguments(request.viscosity, request.t_final, request.dt, request.time_steps)
-        check_spin_up(request.t0, request.dt)
-        _check_device(request.device)
-
-
-def _check_device(device: str) -> None:
-    if device == "cpu":
-        return  # no torch import: `fnosweep data --help` and spec validation stay light
-    import torch
-
-    try:
-        kind = torch.device(device).type
-    except (RuntimeError, ValueError) as e:
-        raise DataError(f"data device must be a torch device such as cpu or cuda, but got {device!r}") from e
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise DataError(f"data device {device!r} was asked for, but torch sees no CUDA device")
 
 
 def precheck(request: DataRequest) -> None:
@@ -92,6 +38,7 @@ def precheck(request: DataRequest) -> None:
                 resolutions=_resolutions(request, split),
                 t_final=request.t0 + request.t_final,  # the flow's speed grows with time
                 dt=request.dt,
+                viscosity=request.viscosity,
             )
 
 

@@ -10,7 +10,6 @@ small pool (one per core), since a single 64² batch cannot use two cores well.
 
 from __future__ import annotations
 
-import math
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -19,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fnosweep.data.generation import DataFieldError
 from fnosweep.data.grf import NS_MODES, fourier_noise_to_rfft, sample_fourier_noise
+from fnosweep.data.request import DataFieldError, check_arguments, check_spin_up
 from fnosweep.data.spectral import (
     CFL_LIMIT,
     FORCING_AMPLITUDE,
@@ -34,7 +33,14 @@ from fnosweep.errors import DataError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["FORCING_AMPLITUDE", "generate_navier_stokes", "simulate"]
+__all__ = [
+    "FORCING_AMPLITUDE",
+    "check_arguments",
+    "check_cfl_estimate",
+    "check_spin_up",
+    "generate_navier_stokes",
+    "simulate",
+]
 
 CFL_SAMPLES = 16  # initial fields used for the a-priori CFL estimate
 Batch = dict[int, tuple["torch.Tensor", "torch.Tensor"]]
@@ -77,7 +83,7 @@ def generate_navier_stokes(
             raise DataError(f"Navier–Stokes: resolution must be even and at least 4, but got {r}")
     steps, record_every = check_arguments(viscosity, t_final, dt, time_steps)
     spin_up = check_spin_up(t0, dt)
-    check_cfl_estimate(seed=seed, resolutions=all_res, t_final=t0 + t_final, dt=dt)
+    check_cfl_estimate(seed=seed, resolutions=all_res, t_final=t0 + t_final, dt=dt, viscosity=viscosity)
     on_cpu = torch.device(device).type == "cpu"
     # CPU: batches of 16 stay in cache; GPU: one large batch keeps the device busy.
     batch_size = batch_size or (16 if on_cpu else min(n, 1024))
@@ -129,36 +135,6 @@ def _cpu_count() -> int:
     return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
-def check_arguments(viscosity: float, t_final: float, dt: float, time_steps: int | None) -> tuple[int, int]:
-    """Validate the time-stepping arguments; returns (steps, steps between records)."""
-    if not all(math.isfinite(v) and v > 0 for v in (viscosity, t_final, dt)):
-        raise DataFieldError(
-            "Navier–Stokes: viscosity, t_final and dt must be positive, but got "
-            f"viscosity={viscosity:g}, t_final={t_final:g}, dt={dt:g}",
-            "dt",
-        )
-    steps = round(t_final / dt)
-    if steps < 1 or abs(steps * dt - t_final) > 1e-9 * max(t_final, 1.0):
-        raise DataFieldError(f"Navier–Stokes: t_final={t_final:g} must be a multiple of dt={dt:g}", "dt")
-    k = 1 if time_steps is None else time_steps
-    if k < 1 or steps % k:
-        raise DataFieldError(
-            f"Navier–Stokes: time_steps={time_steps} must be at least 1 and divide the {steps} steps of t_final/dt",
-            "time_steps",
-        )
-    return steps, steps // k
-
-
-def check_spin_up(t0: float, dt: float) -> int:
-    """Validate the spin-up time t0 (>= 0, a multiple of dt); returns its steps."""
-    if not (math.isfinite(t0) and t0 >= 0):
-        raise DataFieldError(f"Navier–Stokes: t0 must be >= 0, but got t0={t0:g}", "t0")
-    steps = round(t0 / dt)
-    if abs(steps * dt - t0) > 1e-9 * max(t0, 1.0):
-        raise DataFieldError(f"Navier–Stokes: t0={t0:g} must be a multiple of dt={dt:g}", "t0")
-    return steps
-
-
 def simulation_grids(all_res: Sequence[int]) -> dict[int, list[int]]:
     """Which grids to simulate on, and which resolutions each serves by subsampling."""
     grids: dict[int, list[int]] = {}
@@ -168,13 +144,13 @@ def simulation_grids(all_res: Sequence[int]) -> dict[int, list[int]]:
     return grids
 
 
-def check_cfl_estimate(*, seed: int, resolutions: Sequence[int], t_final: float, dt: float) -> None:
+def check_cfl_estimate(*, seed: int, resolutions: Sequence[int], t_final: float, dt: float, viscosity: float) -> None:
     """Refuse a dt that `velocity_bound` already says is unstable, before any work:
     estimated on the first CFL_SAMPLES initial fields of `seed`."""
     noise = sample_fourier_noise(np.random.default_rng(seed), CFL_SAMPLES, modes=NS_MODES)
     for grid in simulation_grids(resolutions):
         w0_hat = fourier_noise_to_rfft(noise, grid, keep=grid // 3)
-        speed = velocity_bound(w0_hat, forcing(grid), t_final)
+        speed = velocity_bound(w0_hat, forcing(grid), t_final, viscosity=viscosity)
         cfl = dt * grid * speed
         if cfl > CFL_LIMIT:
             raise DataFieldError(

@@ -55,6 +55,9 @@ class StudySpec:
     """Sampler of the study."""
     pruner: PrunerSpec = field(default_factory=PrunerSpec)
     """Pruner of the study."""
+    enqueue: tuple[Mapping[str, Any], ...] = ()
+    """Trials run first when the study is new: searched parameter → value (checked
+    against the search space); parameters an entry leaves out are sampled."""
     storage_source: str | None = field(default=None, compare=False, repr=False)
     """`storage` as the spec wrote it, `${VAR}` unreplaced (null: same as `storage`).
     `to_dict` writes this, so a stored or shipped spec carries no password."""

@@ -25,6 +25,7 @@ from fnosweep.spec.checks import (
     real,
 )
 from fnosweep.spec.context import ParseContext
+from fnosweep.spec.enqueue import parse_enqueue
 from fnosweep.spec.schema import (
     DataSpec,
     ExecutionSpec,
@@ -71,6 +72,9 @@ def parse_sections(doc: Any, ctx: ParseContext) -> SweepSpec:
     training = _parse_training(ctx, top.get("training"))
     study = parse_study(ctx, top["study"], data)
     search = parse_search(ctx, top.get("search"), data)
+    raw_study = top["study"] if isinstance(top["study"], Mapping) else {}
+    study = dataclasses.replace(study, enqueue=parse_enqueue(ctx, raw_study.get("enqueue"), search,
+                                                              study.n_trials))
     _check_data(ctx, data, search)
     stability = _parse_stability(ctx, top.get("stability"))
     execution = _parse_execution(ctx, top.get("execution"))

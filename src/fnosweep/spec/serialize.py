@@ -63,6 +63,7 @@ def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
             "sampler": {"type": study.sampler.type, "seed": study.sampler.seed,
                         **study.sampler.args},
             "pruner": {"type": study.pruner.type, **study.pruner.args},
+            **({"enqueue": [dict(e) for e in study.enqueue]} if study.enqueue else {}),
         },
         "data": data,
         "model": {"n_modes": spec.model.n_modes, "hidden_channels": spec.model.hidden_channels,

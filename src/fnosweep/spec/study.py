@@ -54,7 +54,7 @@ def parse_study(ctx: ParseContext, raw: Any, data: DataSpec) -> StudySpec:
     """The study section; storage and metric defaults depend on its name and the data."""
     path = ("study",)
     raw = ctx.mapping(raw, path, ("name", "storage", "direction", "metric", "n_trials",
-                                  "sampler", "pruner"))
+                                  "sampler", "pruner", "enqueue"))  # enqueue: spec/enqueue.py
     for key in ("name", "n_trials"):
         if key not in raw:
             raise ctx.fail((*path, key), "is required")

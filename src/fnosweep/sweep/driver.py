@@ -25,6 +25,7 @@ from fnosweep.store import DATABASE_ERRORS
 from fnosweep.store.values import DriverLock
 from fnosweep.sweep.decide import Policy, decide, reportable
 from fnosweep.sweep.end import Ended, Running, is_finite, requeue, tell
+from fnosweep.sweep.enqueue import enqueue_first
 from fnosweep.sweep.publisher import Publisher
 from fnosweep.sweep.result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
 from fnosweep.sweep.start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
@@ -91,6 +92,7 @@ class Driver:
         try:
             self.study, self._storage = load_or_create_study(self.spec)
             self.notes.extend(check_resume(self.spec, self.store, self.study))
+            enqueue_first(self.spec, self.study)  # study.enqueue: only into a new study
         except BaseException:
             with contextlib.suppress(StoreError):
                 self.store.release_driver(self.spec.study.name)
