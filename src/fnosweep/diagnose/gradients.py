@@ -13,6 +13,7 @@ clipping, two orders of magnitude while rising, in a run that stopped improving 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from fnosweep.diagnose import fmt
@@ -118,7 +119,7 @@ def _rising(ctx: Context) -> bool:
     return (t is not None and t.rising(ctx.th.trend_z)) or rising_streak(g.values) >= 2
 
 
-def gradient_rule(ctx: Context) -> Result:
+def gradient_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     if ctx.grad is None:
         return [], ["gradients: the history has no grad_norm (pre-clip norm per epoch)"]
     missing = [] if ctx.clip or ctx.run.clip_threshold is None else [

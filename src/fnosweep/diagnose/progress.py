@@ -12,12 +12,18 @@
 
 from __future__ import annotations
 
-from fnosweep.diagnose import fmt
+import math
+from collections.abc import Collection
+from dataclasses import replace
+from statistics import median
+
+from fnosweep.diagnose import claims, fmt
 from fnosweep.diagnose.context import Context, Result, change_text
 from fnosweep.diagnose.curve import Trend, level, trend
-from fnosweep.diagnose.findings import Finding
+from fnosweep.diagnose.findings import Finding, Step, action_text
 from fnosweep.diagnose.series import Series
 from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
+from fnosweep.history import History
 
 
 def progress(s: Series) -> float:
@@ -49,13 +55,15 @@ def _significant(s: Series | None, ctx: Context) -> bool:
                for n in dict.fromkeys((w, _long(w, s, ctx))))
 
 
-def plateau_rule(ctx: Context) -> Result:
+def plateau_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     th = ctx.th
     if ctx.loss is None:
         return [], ["plateau: the history has no train_loss"]
     if len(ctx.loss) < th.plateau_min_epochs:
         return [], [f"plateau: {len(ctx.loss)} epochs; {th.plateau_min_epochs} are needed to "
                     "tell a plateau from a slow start"]
+    if claims.direction(ctx.loss.points, th.trend_z) == "rises":
+        return [], []  # a rising loss is instability (the divergence rule), never a plateau
     t_loss = trend(ctx.loss.points, th.trend_window)
     moved = progress(ctx.loss) >= th.plateau_min_progress or (
         ctx.eval is not None and progress(ctx.eval) >= th.plateau_min_progress)
@@ -70,26 +78,39 @@ def _never_moved(ctx: Context, t: Trend | None) -> Finding:
     assert ctx.loss is not None
     evidence = change_text(ctx.loss, _loss_label(ctx))
     if t is not None:
+        word = {"rises": "rising", "falls": "falling", "flat": "no real trend"}[
+            claims.direction(ctx.loss.points, ctx.th.trend_z, ctx.th.trend_window)]
         evidence += (f"; over {fmt.epochs(t.first_epoch, t.last_epoch)} Theil–Sen "
-                     f"{fmt.pct(t.rate)}/epoch, no real trend (Mann–Kendall z {t.z:.1f})")
+                     f"{fmt.pct(t.rate)}/epoch, {word} (Mann–Kendall z {t.z:.1f})")
     if ctx.eval is not None:
         evidence += f"; eval {change_text(ctx.eval)}"
     last_clip = ctx.last_clip()
     lr = ctx.lr_value()
-    if last_clip is not None and last_clip >= ctx.th.explode_clip_fraction:
-        cause = (f"; {fmt.pct(last_clip, signed=False)} of steps are clipped, so the steps "
-                 "follow the clipped gradient rather than the loss")
-        action = "lower lr" + (f" from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))} (÷3)" if lr else
-                               " (÷3)") + " so that clipping becomes rare."
+    grad_rises = ctx.grad is not None and claims.direction(
+        ctx.grad.points, ctx.th.trend_z) == "rises"
+    steps: tuple[Step, ...]
+    if ctx.clipping and last_clip is not None and last_clip >= ctx.th.explode_clip_fraction \
+            and ctx.sgd:
+        cause = (f"; {fmt.pct(last_clip, signed=False)} of steps are clipped, and for SGD the "
+                 "clip sets the step length")
+        steps = (Step("clip", "raise", "clip near the p95 gradient norm so that the steps "
+                                       "follow the gradient"),)
+    elif grad_rises:
+        cause = "; the gradient norm rises while the loss does not fall"
+        steps = (Step("lr", "lower", f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))} "
+                                     "(÷3)" if lr else "lower the lr (÷3)"),)
     else:
-        cause = "; the gradients are calm, so the steps are too small to move the loss"
-        action = ("raise lr" + (f" from {fmt.sci(lr)} to {fmt.sci(lr * 3)} (×3)" if lr else " (×3)")
-                  + "; if a higher lr does not move it either, check the data normalisation "
-                  "and that the targets are learnable (a relative L2 of 1.0 is a zero output).")
-    return Finding("plateau", "problem", ctx.loss.points[0][0], evidence + cause + ".", action,
+        cause = "; the gradient norm does not rise, so the steps are too small to move the loss"
+        steps = (Step("lr", "raise", f"raise lr from {fmt.sci(lr)} to {fmt.sci(lr * 3)} (×3)"
+                      if lr else "raise the lr (×3)"),
+                 Step("data", "check", "if a higher lr does not move it either, check the data "
+                                       "normalisation and that the targets are learnable (a "
+                                       "relative L2 of 1.0 is a zero output)"))
+    return Finding("plateau", "problem", ctx.loss.points[0][0], evidence + cause + ".",
+                   action_text(steps),
                    {"progress": round(progress(ctx.loss), 4),
                     "rate": None if t is None else round(t.rate, 5),
-                    "z": None if t is None else round(t.z, 2)})
+                    "z": None if t is None else round(t.z, 2)}, steps)
 
 
 def _after_progress(ctx: Context) -> list[Finding]:
@@ -119,17 +140,26 @@ def _after_progress(ctx: Context) -> list[Finding]:
                         f"{fmt.num(ctx.target)}: converged.",
                         "none needed; stop here or decay the lr for the last digits.", numbers)]
     lr = ctx.lr_value()
+    lr_now = ctx.lr.values[-1] if ctx.lr else None
+    decayed = lr is not None and lr_now is not None and lr_now <= lr / 10
+    if decayed:
+        steps: tuple[Step, ...] = (Step("model", "raise", f"the lr already fell from {fmt.sci(lr)} "
+                                    f"to {fmt.sci(lr_now)}, so capacity (hidden_channels, n_modes) "
+                                    "or data (n_train) limits it: try a wider model or more "
+                                    "samples"),)
+    else:
+        steps = (Step("lr", "lower", f"decay the lr when it stalls (plateau scheduler, factor "
+                                     f"0.3, patience {th.plateau_patience}"
+                      + (f"; from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))}" if lr else "") + ")"),
+                 Step("model", "check", "if a lower lr does not move it, capacity "
+                                        "(hidden_channels, n_modes) or data (n_train) limits it"))
     return [Finding("plateau", "problem", t_loss.first_epoch,
-                    f"{head}; eval {ctx.eval.name} {fmt.num(ev)}, {fmt.factor(ev / ctx.target)} "
-                    f"the target {fmt.num(ctx.target)}: stalled.",
-                    "decay the lr when it stalls (plateau scheduler, factor 0.3, patience "
-                    f"{th.plateau_patience}" + (f"; from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))}"
-                                                if lr else "")
-                    + "); if a lower lr does not move it, capacity (hidden_channels, n_modes) or "
-                    "data (n_train) limits it.", numbers)]
+                    f"{head}; eval {ctx.eval.name} {fmt.num(ev)} (median of the last 3 epochs), "
+                    f"{fmt.factor(ev / ctx.target)} the target {fmt.num(ctx.target)}: stalled.",
+                    action_text(steps), numbers, steps)]
 
 
-def overfitting_rule(ctx: Context) -> Result:
+def overfitting_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     th = ctx.th
     if ctx.eval is None:
         return [], ["overfitting: the history has no eval metrics"]
@@ -148,44 +178,107 @@ def overfitting_rule(ctx: Context) -> Result:
     drop = (train_at_best - train_now) / train_at_best if train_at_best else 0.0
     if rise < th.overfit_eval_rise or drop < th.overfit_train_drop:
         return [], []
+    now_e, now = ctx.loss.points[-1]
     evidence = (f"eval {ctx.eval.name} best {fmt.num(best)} at epoch {best_e} → {fmt.num(last)} "
-                f"at epoch {last_e} ({fmt.pct(rise)}) while train loss {fmt.num(train_at_best)} → "
-                f"{fmt.num(train_now)} ({fmt.pct(-drop)}): the model fits the training set "
-                "better and the test set worse")
+                f"at epoch {last_e} ({fmt.pct(last / best - 1)}) while train loss "
+                f"{fmt.num(train_at_best)} at epoch {best_e} → {fmt.num(now)} at epoch {now_e} "
+                f"({fmt.pct((now - train_at_best) / train_at_best) if train_at_best else 'n/a'})"
+                ": the model fits the training set better and the test set worse")
     wd = ctx.run.weight_decay
-    action = (f"keep the epoch-{best_e} checkpoint (stop on {ctx.eval.name}); raise weight_decay "
-              + (f"from {fmt.sci(wd)} to {fmt.sci(wd * 10)} (×10)" if wd else "to 1e-4")
-              + "; fewer parameters (hidden_channels, n_modes) or more training samples.")
-    return [Finding("overfitting", "problem", best_e, evidence + ".", action,
+    steps: list[Step] = []
+    if best_e > ctx.history.epochs[0].epoch:
+        steps.append(Step("checkpoint", "set", f"keep the epoch-{best_e} checkpoint (stop on "
+                                               f"{ctx.eval.name})"))
+    else:
+        steps.append(Step("checkpoint", "set", f"stop on {ctx.eval.name}: its best came in the "
+                                               "first epoch, so early stopping alone does not help"))
+    steps.append(Step("weight_decay", "raise", "raise weight_decay " + (
+        f"from {fmt.sci(wd)} to {fmt.sci(wd * 10)} (×10)" if wd else "to 1e-4")))
+    steps.append(Step("model", "lower", "fewer parameters (hidden_channels, n_modes) or more "
+                                        "training samples"))
+    return [Finding("overfitting", "problem", best_e, evidence + ".", action_text(steps),
                     {"best": best, "best_epoch": best_e, "last": last, "eval_rise": round(rise, 4),
-                     "train_drop": round(drop, 4)})], []
+                     "train_drop": round(drop, 4)}, tuple(steps))], []
 
 
-def slow_rule(ctx: Context, plateaued: bool) -> Result:
-    """learning_slowly against the epoch budget, and the time to target as a note."""
+STOPS_PACE = ("diverged", "exploding_gradients", "plateau", "overfitting", "eval_mismatch")
+"""Findings after which the pace is not judged: the run has a worse problem (or its eval
+cannot be trusted), and 'learning slowly' would add an lr action against it."""
+
+
+def slow_rule(ctx: Context, found: Collection[str] = ()) -> Result:
+    """learning_slowly against the epoch budget, or without one against the epochs seen (the
+    time to target's default horizon); the time to target as a note otherwise."""
     th = ctx.th
     budget = ctx.run.epochs
-    missing = [] if budget else [
-        "learning speed: the run line has no epoch budget ('epochs'); time to target only"]
     if ctx.loss is None and ctx.eval is None:
-        return [], missing
-    horizon = int(budget * th.slow_budget_factor) if budget else None
-    ttt = time_to_target(ctx.history, ctx.target, metric=ctx.metric, horizon=horizon)
-    if budget and not plateaued and ttt.status == "not_within":
-        return [_slow(ctx, ttt, budget)], missing
-    return [_ttt_note(ttt)], missing
+        return [], []
+    seen = ctx.last_epoch + 1
+    # no budget: ten times the epochs seen (at least 100), the time to target's own horizon
+    horizon = int((budget or max(100, 10 * seen)) * th.slow_budget_factor)
+    metric = None if "eval_mismatch" in found else ctx.metric
+    ttt = time_to_target(ctx.history, ctx.target, metric=metric, horizon=horizon)
+    if metric is None and ctx.metric is not None:
+        ttt = time_to_target(_train_only(ctx), ctx.target, horizon=horizon)
+    slow = ttt.status in ("not_within", "not_falling") and (budget or _barely_moves(ctx, metric))
+    if slow and not set(found) & set(STOPS_PACE) and _moving_or_flat(ctx):
+        return [_slow(ctx, ttt, budget)], []
+    return [_ttt_note(ttt)], []
 
 
-def _slow(ctx: Context, ttt: TimeToTarget, budget: int) -> Finding:
+SLOW_UPDATE_RATIO = 1e-5
+"""A median update ratio (weight change per epoch over the weight norm) below this is a run
+whose weights barely move: a learning FNO moves ~1e-3–1e-1 of its norm per epoch."""
+
+
+def _barely_moves(ctx: Context, metric: str | None) -> bool:
+    """Without a budget: the curve moved less than `plateau_min_progress` over a long run (two
+    trend windows), or the weights barely move. (A short run's slow start is not judged.)"""
+    s = ctx.eval if metric is not None else ctx.loss
+    if s is None or progress(s) >= ctx.th.plateau_min_progress:
+        return False
+    return len(s) >= 2 * ctx.th.trend_window or (_update_ratio(ctx) or 1.0) < SLOW_UPDATE_RATIO
+
+
+def _update_ratio(ctx: Context) -> float | None:
+    ratios = [e.update_ratio for e in ctx.history.epochs
+              if e.update_ratio is not None and math.isfinite(e.update_ratio)]
+    return median(ratios) if ratios else None
+
+
+def _train_only(ctx: Context) -> History:
+    """The history without its eval (an eval the pipeline check distrusts)."""
+    return History(ctx.history.run, tuple(replace(e, eval={}) for e in ctx.history.epochs))
+
+
+def _moving_or_flat(ctx: Context) -> bool:
+    """Not rising: a rising loss is instability, whatever its pace."""
+    return ctx.loss is None or claims.direction(ctx.loss.points, ctx.th.trend_z) != "rises"
+
+
+def _slow(ctx: Context, ttt: TimeToTarget, budget: int | None) -> Finding:
     lr = ctx.lr_value()
-    calm = (ctx.last_clip() or 0.0) < 0.1
-    action = (f"raise lr from {fmt.sci(lr)} to {fmt.sci(lr * 3)} (×3)" if lr and calm else
-              "raise the lr once the gradients are calm")
-    if ttt.epoch is not None:
-        action += f", or a budget of about {ttt.epoch:,.0f} epochs"
-    return Finding("learning_slowly", "problem", ttt.last_epoch,
-                   f"{ttt.text()} The budget is {budget} epochs.", action + ".",
-                   _ttt_numbers(ttt) | {"budget": budget})
+    steps: list[Step] = []
+    calm = ctx.grad is None or claims.direction(ctx.grad.points, ctx.th.trend_z) != "rises"
+    clipped_sgd = ctx.sgd and (ctx.last_clip() or 0.0) >= ctx.th.explode_clip_fraction
+    if clipped_sgd:
+        steps.append(Step("clip", "raise", "clip near the p95 gradient norm: for SGD the clip "
+                                           "sets the step length"))
+    elif calm:
+        steps.append(Step("lr", "raise", f"raise lr from {fmt.sci(lr)} to {fmt.sci(lr * 3)} (×3)"
+                          if lr else "raise the lr (×3)"))
+    if ttt.epoch is not None and math.isfinite(ttt.epoch) and ttt.epoch <= 1e6:
+        steps.append(Step("budget", "raise", f"or a budget of about {ttt.epoch:,.0f} epochs"))
+    evidence = ttt.text() + (f" The budget is {budget} epochs." if budget else
+                             " The run line has no epoch budget; judged against the "
+                             f"{ttt.horizon} epochs the fit looks ahead.")
+    ratio = _update_ratio(ctx)
+    if ratio is not None:
+        evidence += (f" The weights move {fmt.num(ratio)} of their norm per epoch (median "
+                     "update ratio).")
+    return Finding("learning_slowly", "problem", ttt.last_epoch, evidence,
+                   action_text(steps) if steps else "none.",
+                   _ttt_numbers(ttt) | {"budget": budget}, tuple(steps))
 
 
 def _ttt_note(ttt: TimeToTarget) -> Finding:
