@@ -70,3 +70,25 @@ def change(s: Series, label: str | None = None) -> str:
 def share_text(fraction: float) -> str:
     """``97 % of steps clipped`` style share with its frequency word: ``on most steps (97 %)``."""
     return f"{frequency(fraction)} ({fmt.pct(fraction, signed=False)})"
+
+
+def trend_text(points: Points, z_min: float) -> str:
+    """The direction as the answer says it, with its test: ``it falls (Mann–Kendall z -3.1
+    over epochs 0–11)``; under four epochs (too few for the test to pass) what the epochs
+    did: ``it rose every epoch (3 epochs, too few for a trend test)``."""
+    n = len(points)
+    if n >= 4:
+        t = trend(points, n)
+        assert t is not None
+        word = {"rises": "it rises", "falls": "it falls", "flat": "no real trend"}[
+            direction(points, z_min)]
+        return f"{word} (Mann–Kendall z {t.z:.1f} over {fmt.epochs(t.first_epoch, t.last_epoch)})"
+    v = [p[1] for p in points]
+    steps = list(zip(v, v[1:], strict=False))
+    if steps and all(b > a for a, b in steps):
+        what = "it rose every epoch"
+    elif steps and all(b < a for a, b in steps):
+        what = "it fell every epoch"
+    else:
+        what = "no direction"
+    return f"{what} ({n} epoch{'s' if n != 1 else ''}, too few for a trend test)"

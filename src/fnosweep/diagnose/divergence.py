@@ -62,6 +62,7 @@ def _nonfinite(ctx: Context, bad: list[tuple[int, str]]) -> Finding:
     if len(bad) > 1:
         evidence += f"; non-finite again in {len(bad) - 1} later epoch(s)"
     data = _bad_data(ctx, epoch)
+    steps: tuple[Step, ...]
     if data:
         evidence += f"; {data}: bad data, not a step too large"
         steps = (Step("data", "check", "look for NaN or Inf in the inputs and targets (and a "

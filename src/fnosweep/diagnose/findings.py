@@ -19,7 +19,7 @@ FINDING_CODES: Mapping[str, str] = {
     "plateau": "neither the training loss nor eval moves (or they stalled above the target)",
     "learning_slowly": "moving, but far too slowly to reach the target within the budget",
     "overparameterized": "parameters per training sample far above what the data supports",
-    "gradient_growth": "gradient norm rising steadily while clipping still holds it",
+    "gradient_growth": "gradient norm rising steadily while the run still improves",
     "heavy_clipping": "clipping rescales most steps without a growing norm",
     "lr_restart": "the learning rate jumped up and the loss bump is the schedule's",
     "nonfinite_skipped": "non-finite steps that the guard kept out of the weights, the epoch finite",

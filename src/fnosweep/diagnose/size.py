@@ -82,17 +82,16 @@ def overparam_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     if ctx.eval is None:
         evidence += "; no eval metric to tell whether it memorises"
     elif worsening:
-        evidence += f"; eval is worsening ({_eval_change(ctx)}): the capacity goes to memorising"
+        evidence += "; eval is worsening: the capacity goes to memorising"
     else:
-        evidence += f"; eval still improves ({_eval_change(ctx)})"
+        evidence += "; eval still improves"
     steps: tuple[Step, ...] = ()
     if aim < run.n_params:
         steps = (Step("model", "lower",
                       f"reduce hidden_channels or n_modes: aim below ~{aim:,} parameters "
                       f"(÷{run.n_params / aim:.1f}); the spectral weights grow as "
                       "hidden_channels² × n_modes per dimension, so halving hidden_channels or "
-                      "both n_modes cuts them ~4×"),
-                 Step("n_train", "raise", "or train on more samples"))
+                      "both n_modes cuts them ~4×; or train on more samples"),)
     return [Finding("overparameterized", severity, None, evidence + ".",
                     action_text(steps) if steps else "none.",
                     {"n_params": run.n_params, "n_train": run.n_train,
@@ -103,8 +102,3 @@ def eval_worsening(ctx: Context) -> bool:
     if ctx.eval is None or len(ctx.eval) < 2:
         return False
     return level(ctx.eval.values, at_end=True, k=2) > ctx.eval.values[0]
-
-
-def _eval_change(ctx: Context) -> str:
-    assert ctx.eval is not None
-    return claims.change(ctx.eval)
