@@ -62,6 +62,14 @@ class Context:
     def last_clip(self) -> float | None:
         return self.clip.values[-1] if self.clip else None
 
+    def no_loss(self) -> str:
+        """Why there is no training-loss series: absent, or recorded but never finite (NaN is
+        a value the run recorded, not a missing field)."""
+        recorded = any(v is not None for e in self.history.epochs
+                       for v in (e.train_loss, e.train_err))
+        return ("every recorded train_loss is non-finite" if recorded else
+                "the history has no train_loss")
+
     @property
     def clipping(self) -> bool:
         """The run clips: a threshold on its run line, or a step clipped. Zeros recorded

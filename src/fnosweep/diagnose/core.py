@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fnosweep.diagnose.context import Context, Result, build_context
 from fnosweep.diagnose.divergence import diverged_rule
@@ -20,15 +20,16 @@ Rule = Callable[[Context, Collection[str]], Result]
 RULES: dict[str, Rule] = {
     "diverged": diverged_rule,
     "exploding_gradients": gradient_rule,
+    "eval_mismatch": eval_rule,
     "overfitting": overfitting_rule,
     "plateau": plateau_rule,
-    "eval_mismatch": eval_rule,
     "learning_slowly": slow_rule,
     "overparameterized": overparam_rule,
 }
 """Every rule, in the order they run: ``rule(ctx, found)`` with the codes of the problems
 and warnings found by the rules before it. The same signature serves `diagnose` and
-`should_prune`."""
+`should_prune`. After an ``eval_mismatch`` the later rules judge without the eval (it does
+not measure the model)."""
 
 
 def diagnose(history: History, thresholds: Thresholds | None = None, *,
@@ -59,6 +60,8 @@ def run_rules(ctx: Context, rules: dict[str, Rule]) -> Result:
     missing: list[str] = []
     for rule in rules.values():
         found = {f.code for f in findings if f.severity != "info"}
+        if "eval_mismatch" in found and ctx.eval is not None:
+            ctx = replace(ctx, eval=None)
         got, why = rule(ctx, found)
         findings += got
         missing += why

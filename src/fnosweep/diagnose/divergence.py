@@ -38,7 +38,7 @@ def diverged_rule(ctx: Context, found: Collection[str] = ()) -> Result:
         return [_nonfinite(ctx, bad)], missing
     guarded = _guarded(ctx)
     if ctx.loss is None:
-        return guarded, missing + ["divergence of the loss: the history has no train_loss"]
+        return guarded, missing + [f"divergence of the loss: {ctx.no_loss()}"]
     absurd = _absurd_loss(ctx)
     if absurd is not None:
         return [absurd], missing

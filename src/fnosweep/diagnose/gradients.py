@@ -121,7 +121,9 @@ def _rising(ctx: Context) -> bool:
 
 def gradient_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     if ctx.grad is None:
-        return [], ["gradients: the history has no grad_norm (pre-clip norm per epoch)"]
+        recorded = any(e.grad_norm for e in ctx.history.epochs)
+        return [], ["gradients: every recorded grad_norm is non-finite" if recorded else
+                    "gradients: the history has no grad_norm (pre-clip norm per epoch)"]
     missing = [] if ctx.clip or ctx.run.clip_threshold is None else [
         "clipping: the history has no clip_fraction; explosion then needs "
         f"{fmt.factor(ctx.th.explode_growth_unclipped)} growth"]

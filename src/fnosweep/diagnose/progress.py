@@ -58,7 +58,7 @@ def _significant(s: Series | None, ctx: Context) -> bool:
 def plateau_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     th = ctx.th
     if ctx.loss is None:
-        return [], ["plateau: the history has no train_loss"]
+        return [], [f"plateau: {ctx.no_loss()}"]
     if len(ctx.loss) < th.plateau_min_epochs:
         return [], [f"plateau: {len(ctx.loss)} epochs; {th.plateau_min_epochs} are needed to "
                     "tell a plateau from a slow start"]
@@ -161,10 +161,13 @@ def _after_progress(ctx: Context) -> list[Finding]:
 
 def overfitting_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     th = ctx.th
+    if "eval_mismatch" in found:
+        return [], ["overfitting: eval does not follow the training loss (eval mismatch), so "
+                    "the two are not compared"]
     if ctx.eval is None:
         return [], ["overfitting: the history has no eval metrics"]
     if ctx.loss is None:
-        return [], ["overfitting: the history has no train_loss to compare eval with"]
+        return [], [f"overfitting: {ctx.no_loss()}, nothing to compare eval with"]
     pts = ctx.eval.points
     best_e, best = min(pts, key=lambda p: p[1])
     after = [(e, v) for e, v in pts if e > best_e]
