@@ -127,6 +127,9 @@ def ordered(findings: list[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], rank[f.code])))
 
 
+COVERED = "covered by a more severe finding's action on the same knob"
+
+
 def resolve(findings: tuple[Finding, ...]) -> tuple[tuple[Finding, ...], tuple[Step, ...]]:
     """One action per knob: the most severe finding's step wins, a later step on the same knob
     is dropped from its finding (so no two actions pull one knob apart). `findings` in order."""
@@ -137,8 +140,8 @@ def resolve(findings: tuple[Finding, ...]) -> tuple[tuple[Finding, ...], tuple[S
         for st in mine:
             taken[st.knob] = st
         if len(mine) != len(f.steps):
-            f = replace(f, steps=tuple(mine),
-                        action=action_text(mine) if mine else "see the actions above.")
+            f = replace(f, steps=tuple(mine), action=action_text(mine) if mine else
+                        f"{COVERED} ({', '.join(sorted({st.knob for st in f.steps}))}).")
         kept.append(f)
     return tuple(kept), tuple(taken.values())
 

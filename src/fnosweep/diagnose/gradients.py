@@ -244,8 +244,7 @@ def _growth_warning(ctx: Context, gr: Growth) -> Finding:
             watch = (f"if clipping passes {fmt.pct(th.explode_clip_fraction, signed=False)} of "
                      f"steps for {th.explode_min_epochs} epochs or the norm grows another "
                      f"{fmt.factor(th.explode_growth)}")
-        keep = f"keep lr {fmt.sci(lr)} and clip {fmt.clip(ctx.run.clip_threshold)}" if lr else (
-            "keep the settings")
+        keep = f"keep lr {fmt.sci(lr)}" if lr else "keep the lr"
         text = (f"{keep} while the loss falls; {watch}, lower lr"
                 + (f" to {fmt.sci(fmt.lower(lr, 2))} (÷2)" if lr else " (÷2)"))
     else:

@@ -11,7 +11,7 @@ import textwrap
 
 from fnosweep.diagnose import claims, fmt
 from fnosweep.diagnose.context import Context, build_context, change_text
-from fnosweep.diagnose.findings import FINDING_CODES, Diagnosis, Finding
+from fnosweep.diagnose.findings import COVERED, FINDING_CODES, Diagnosis, Finding
 from fnosweep.diagnose.series import Series
 from fnosweep.diagnose.thresholds import Thresholds
 from fnosweep.history import History
@@ -218,7 +218,8 @@ def _change(d: Diagnosis) -> tuple[str, list[str]]:
         kept = [st.text for st in f.steps if st in d.actions]
         if kept:
             lines.append(f"{f.code.replace('_', ' ')}: " + "; ".join(kept) + ".")
-        elif f.severity != "info" and not f.steps and f.action not in ("none.", ""):
+        elif (f.severity != "info" and not f.steps and f.action != "none."
+              and not f.action.startswith(COVERED)):
             lines.append(f"{f.code.replace('_', ' ')}: {f.action}")
     if not lines:
         return "What to change", ["Nothing: no finding asks for a change."]
