@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from fnosweep.history import EpochRecord, History, RunInfo
 
-SHAPES = ("walk", "decay", "rise", "bump", "flat", "plateau_after")
+SHAPES = ("walk", "decay", "rise", "bump", "flat", "plateau_after", "valley")
 
 
 def _curve(draw: Any, n: int, start: float) -> list[float]:
@@ -32,6 +32,8 @@ def _curve(draw: Any, n: int, start: float) -> list[float]:
             log = math.log(start) + rate * i + noise * steps[i]
         elif shape == "bump":
             log = math.log(start) - rate * i + (1.5 if n // 3 <= i < n // 3 + 2 else 0.0)
+        elif shape == "valley":  # falls, then turns up (an overfitting eval, a late blow-up)
+            log = math.log(start) - rate * i + 2 * rate * max(0, i - n // 2) + 0.1 * noise * steps[i]
         elif shape == "plateau_after":
             log = math.log(start) - rate * min(i, n // 2) + 0.02 * noise * steps[i]
         else:

@@ -252,5 +252,7 @@ def test_audit_catches_each_kind_of_contradiction():
                 "no real trend (Mann–Kendall z 3.3 over epochs 0–3)",
                 "clipped rarely (90 %) in epoch 3", "train loss 0.75 at epoch 3",
                 "0.67× fewer", "a budget of about inf epochs", "keep the epoch-0 checkpoint",
-                "clipped at 10.0 in epoch 3", "effective step is lr × clip / norm"):
+                "clipped at 10.0 in epoch 3", "effective step is lr × clip / norm",
+                "12 % of steps clipped in epoch 3",
+                "167× larger than the FNO paper's FNO-2D on Navier–Stokes ν=1e-3"):
         assert audit(h, d, render_trial(d, h) + "\n" + bad + ".\n"), bad

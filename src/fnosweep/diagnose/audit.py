@@ -31,6 +31,7 @@ _CHANGE = re.compile(rf"({_NUM}) → ({_NUM}) \([^)]*\) over epochs? (\d+)(?:–
 _AT = re.compile(rf"(?:train loss|eval [\w.]+|[\w.]+_l2|[\w.]+_h1) ({_NUM}) at epoch (\d+)")
 _FACTOR = re.compile(r"([\d.,]+)× (fewer|smaller|larger|more|above|below)")
 _CHECKPOINT = re.compile(r"epoch-(\d+) checkpoint")
+_CLIPPED_SHARE = re.compile(r"(\d+(?:\.\d+)?) % of steps clipped(?: at [\d.e-]+)? in epoch (\d+)")
 _CLIP_AT = re.compile(r"clipped at (\d+(?:\.\d+)?(?:e-?\d+)?)")
 
 
@@ -67,6 +68,11 @@ def _directions(text: str, th: Thresholds) -> Iterator[str]:
 
 
 def _shares(h: History, text: str) -> Iterator[str]:
+    for pct, epoch in _CLIPPED_SHARE.findall(text):
+        rec = _record(h, int(epoch))
+        v = rec.clip_fraction if rec else None
+        if v is None or fmt.pct(v, signed=False) != f"{pct} %":
+            yield f"frequency: {pct} % of steps clipped quoted for epoch {epoch}, recorded {v}"
     for word, pct, epoch in _SHARE.findall(text):
         rec = _record(h, int(epoch))
         v = rec.clip_fraction if rec else None
@@ -134,6 +140,12 @@ def _domain(h: History, d: Diagnosis, text: str, th: Thresholds) -> Iterator[str
     for quoted in _CLIP_AT.findall(text):
         if thr is None or quoted != fmt.clip(thr):
             yield f"clipping: 'clipped at {quoted}' but the threshold is {thr}"
+    problem = str(h.run.extra.get("problem") or "").lower().replace("_", "-")
+    if "FNO paper" in text:
+        if "Navier–Stokes" in text and problem not in ("navier-stokes", "ns"):
+            yield f"size: a Navier–Stokes reference quoted for a {problem or 'unnamed'} problem"
+        if "on Darcy" in text and problem != "darcy":
+            yield f"size: a Darcy reference quoted for a {problem or 'unnamed'} problem"
     if "watch the warning" in text and not any(f.severity == "warning" for f in d.findings):
         yield "warnings: a warning referred to that the diagnosis does not have"
     loss = loss_series(h)
