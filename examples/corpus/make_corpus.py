@@ -110,6 +110,12 @@ RUNS = [
         "plateau"), n_train=4, width=32, modes=8, batch=4, epochs=40),
     Run("noise_floor", "converges to a noise floor (targets + 30 % noise)", H + SLOW,
         fault="noisy_targets", epochs=30),
+    Run("overfit_noisy_tiny", "memorises 4 samples with noisy targets (wide model, 60 epochs)",
+        ("overfitting", "overparameterized"), n_train=4, width=32, modes=8, batch=2, epochs=60,
+        fault="very_noisy_targets"),
+    Run("overfit_noisy_small", "memorises 8 samples with noisy targets, AdamW, no weight decay",
+        ("overfitting", "overparameterized"), optimizer="adamw", n_train=8, width=32, modes=8,
+        batch=4, epochs=60, fault="very_noisy_targets", seed=3),
     Run("short_run", "healthy but only 3 epochs", H + ("learning_slowly",), epochs=3),
     Run("lr_high_sgd_trainer", "lr too high (SGD) through neuralop.Trainer", UNSTABLE,
         optimizer="sgd", lr=0.5, trainer=True),
@@ -170,6 +176,8 @@ def prepared(run: Run) -> tuple[torch.Tensor, ...]:
         y = torch.randn(y.shape, generator=g)
     if run.fault == "noisy_targets":
         y = y + 0.3 * y.std() * torch.randn(y.shape, generator=g)
+    if run.fault == "very_noisy_targets":
+        y = y + 1.0 * y.std() * torch.randn(y.shape, generator=g)
     if run.fault == "nan_sample":
         x[3, 0, 5, 5] = math.nan
     # unit-Gaussian normalisation of inputs and outputs, fitted on the training set's finite

@@ -24,7 +24,6 @@ FINDING_CODES: Mapping[str, str] = {
     "lr_restart": "the learning rate jumped up and the loss bump is the schedule's",
     "nonfinite_skipped": "non-finite steps that the guard kept out of the weights, the epoch finite",
     "eval_mismatch": "eval far from the training loss from the first epoch and never following it",
-    "slow_updates": "the weights barely move: update ratio per epoch far below a learning run's",
     "converged": "the loss fell and is now flat, with eval at or below the target",
     "time_to_target": "fit of the eval curve: epochs until the target",
 }

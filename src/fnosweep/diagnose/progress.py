@@ -136,12 +136,13 @@ def _after_progress(ctx: Context) -> list[Finding]:
     numbers |= {"eval": ev}
     if ev <= ctx.target:
         return [Finding("converged", "info", t_loss.first_epoch,
-                        f"{head}; eval {ctx.eval.name} {fmt.num(ev)} ≤ target "
-                        f"{fmt.num(ctx.target)}: converged.",
+                        f"{head}; eval {ctx.eval.name} {fmt.num(ev)} (median of the last 3 "
+                        f"epochs) ≤ target {fmt.num(ctx.target)}: converged.",
+                        "none needed; stop here." if _decayed(ctx) else
                         "none needed; stop here or decay the lr for the last digits.", numbers)]
     lr = ctx.lr_value()
     lr_now = ctx.lr.values[-1] if ctx.lr else None
-    decayed = lr is not None and lr_now is not None and lr_now <= lr / 10
+    decayed = _decayed(ctx)
     if decayed:
         steps: tuple[Step, ...] = (Step("model", "raise", f"the lr already fell from {fmt.sci(lr)} "
                                     f"to {fmt.sci(lr_now)}, so capacity (hidden_channels, n_modes) "
@@ -157,6 +158,12 @@ def _after_progress(ctx: Context) -> list[Finding]:
                     f"{head}; eval {ctx.eval.name} {fmt.num(ev)} (median of the last 3 epochs), "
                     f"{fmt.factor(ev / ctx.target)} the target {fmt.num(ctx.target)}: stalled.",
                     action_text(steps), numbers, steps)]
+
+
+def _decayed(ctx: Context) -> bool:
+    """The schedule already took the lr down 10x or more from its start."""
+    lr = ctx.lr_value()
+    return lr is not None and ctx.lr is not None and ctx.lr.values[-1] <= lr / 10
 
 
 def overfitting_rule(ctx: Context, found: Collection[str] = ()) -> Result:
