@@ -33,8 +33,9 @@ def eval_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     evidence = (f"eval {ctx.eval.name} {fmt.num(v0)} at epoch {e0} against train loss "
                 f"{fmt.num(t0)} ({fmt.factor(v0 / t0)}), and {fmt.num(v1)} against "
                 f"{fmt.num(t1)} at epoch {e1} ({fmt.factor(v1 / t1)}): at least "
-                f"{fmt.factor(min(gaps))} the training loss in every epoch and not following "
-                f"it ({claims.change(ctx.loss, 'train loss')}; eval {claims.change(ctx.eval)})")
+                f"{fmt.factor(min(gaps))} the training loss in every epoch, and not following "
+                f"it down (train {fmt.pct(-progress(ctx.loss))}, eval "
+                f"{fmt.pct(-progress(ctx.eval))}, first three epochs' median to the last three's)")
     if v1 >= 2:
         evidence += f"; {fmt.factor(v1)} a zero output's relative L2 of 1.0"
     steps = (Step("eval", "check", "check the evaluation pipeline before the model: are the "

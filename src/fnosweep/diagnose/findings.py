@@ -25,7 +25,7 @@ FINDING_CODES: Mapping[str, str] = {
     "nonfinite_skipped": "non-finite steps that the guard kept out of the weights, the epoch finite",
     "eval_mismatch": "eval far from the training loss from the first epoch and never following it",
     "converged": "the loss fell and is now flat, with eval at or below the target",
-    "time_to_target": "fit of the eval curve: epochs until the target",
+    "time_to_target": "fit of the learning curve: epochs until the target",
 }
 """Every code a finding can carry. Verdict codes are also finding codes; the others are
 warnings and notes that never decide a verdict."""
