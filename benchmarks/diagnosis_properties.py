@@ -34,6 +34,7 @@ def main() -> None:
     n = ap.parse_args().n
     verdicts: Counter[str] = Counter()
     found: list[tuple[str, list[str]]] = []
+    first: list[str] = []
 
     @settings(max_examples=n, deadline=None, database=None, derandomize=True,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
@@ -44,6 +45,8 @@ def main() -> None:
         bad = audit(h, d, render_trial(d, h))
         if bad:
             found.append((d.verdict, bad))
+            if not first:  # the first contradicting history, to reproduce it
+                first.extend(h.to_lines())
 
     t0 = time.perf_counter()
     check()
@@ -53,6 +56,8 @@ def main() -> None:
     print(f"contradictions: {sum(len(b) for _, b in found)} in {len(found)} histories")
     for verdict, bad in found[:10]:
         print(f"  {verdict}: {bad}")
+    if first:
+        print("first contradicting history:", *first, sep="\n")
 
 
 if __name__ == "__main__":

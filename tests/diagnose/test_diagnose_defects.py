@@ -207,6 +207,14 @@ def test_overfitting_quotes_the_record_at_the_cited_epoch():
     assert "0.1584 at epoch 18" in d.by_code("overfitting").evidence
 
 
+def test_a_missing_training_loss_at_the_best_epoch_is_not_replaced_by_another_epochs():
+    # found by the property benchmark: the train loss quoted "at epoch 8" was epoch 0's
+    train = [None if i == 8 else v for i, v in enumerate(decay(19, 0.5, 0.2))]
+    h = make(train, eval=decay(9, 0.9, 0.08) + [0.082 + 0.004 * i for i in range(10)], lr=1e-3)
+    d, _ = judged(h)
+    assert "train loss 0.3501 at epoch 7" in d.by_code("overfitting").evidence
+
+
 @pytest.mark.parametrize("name", ["syn_eval_zero_output", "eval_pipeline_bug"])
 def test_eval_far_from_train_from_epoch_0_points_to_the_evaluation_pipeline(name):
     d, text = judged(corpus(name), target=0.25)

@@ -113,7 +113,8 @@ def _checkpoints(h: History, text: str) -> Iterator[str]:
     first = h.epochs[0].epoch if h.epochs else 0
     for e in _CHECKPOINT.findall(text):
         rec = _record(h, int(e))
-        if int(e) == first or rec is None or not _finite(rec.train_loss):
+        if int(e) == first or rec is None or (rec.train_loss is not None
+                                              and not _finite(rec.train_loss)):
             yield f"checkpoint: epoch-{e} is untrained or not finite"
     if "last finite checkpoint" in text:
         finite = [r for r in h.epochs[1:] if _finite(r.train_loss)]

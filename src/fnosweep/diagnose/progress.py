@@ -182,8 +182,9 @@ def overfitting_rule(ctx: Context, found: Collection[str] = ()) -> Result:
         return [], []
     last_e, last = after[-1]
     rise = level([v for _, v in after], at_end=True) / best - 1
-    loss = dict(ctx.loss.points)
-    train_at_best = loss.get(best_e, ctx.loss.values[0])
+    # the training loss at the best-eval epoch, or the last one recorded before it
+    train_e, train_at_best = next((p for p in reversed(ctx.loss.points) if p[0] <= best_e),
+                                  ctx.loss.points[0])
     train_now = level(ctx.loss.values, at_end=True)
     drop = (train_at_best - train_now) / train_at_best if train_at_best else 0.0
     if rise < th.overfit_eval_rise or drop < th.overfit_train_drop:
@@ -191,7 +192,7 @@ def overfitting_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     now_e, now = ctx.loss.points[-1]
     evidence = (f"eval {ctx.eval.name} best {fmt.num(best)} at epoch {best_e} → {fmt.num(last)} "
                 f"at epoch {last_e} ({fmt.pct(last / best - 1)}) while train loss "
-                f"{fmt.num(train_at_best)} at epoch {best_e} → {fmt.num(now)} at epoch {now_e} "
+                f"{fmt.num(train_at_best)} at epoch {train_e} → {fmt.num(now)} at epoch {now_e} "
                 f"({fmt.pct((now - train_at_best) / train_at_best) if train_at_best else 'n/a'})"
                 ": the model fits the training set better and the test set worse")
     wd = ctx.run.weight_decay
