@@ -10,7 +10,8 @@ from fnosweep.diagnose.divergence import diverged_rule
 from fnosweep.diagnose.evaluation import eval_rule
 from fnosweep.diagnose.findings import Diagnosis, Finding, ordered, resolve, verdict_of
 from fnosweep.diagnose.gradients import gradient_rule, still_learning
-from fnosweep.diagnose.progress import overfitting_rule, plateau_rule, slow_rule
+from fnosweep.diagnose.pace import slow_rule
+from fnosweep.diagnose.progress import overfitting_rule, plateau_rule
 from fnosweep.diagnose.size import overparam_rule
 from fnosweep.diagnose.thresholds import UNJUDGED, VERDICTS, Thresholds
 from fnosweep.history import History
