@@ -63,6 +63,8 @@ def change(s: Series, label: str | None = None) -> str:
     """``train loss 0.8695 → 0.8658 (-0.4 %) over epochs 0–2``: the recorded values at both
     ends, never a median or a level."""
     (e0, v0), (e1, v1) = s.points[0], s.points[-1]
+    if len(s.points) == 1:
+        return f"{label or s.name} {fmt.num(v0)} at epoch {e0}"
     rel = fmt.pct((v1 - v0) / abs(v0)) if v0 else "from 0"
     return f"{label or s.name} {fmt.num(v0)} → {fmt.num(v1)} ({rel}) over {fmt.epochs(e0, e1)}"
 

@@ -70,6 +70,12 @@ class Context:
         return ("every recorded train_loss is non-finite" if recorded else
                 "the history has no train_loss")
 
+    def no_eval(self) -> str:
+        """Why there is no eval series: absent, or recorded but never finite."""
+        recorded = any(v is not None for e in self.history.epochs for v in e.eval.values())
+        return ("every recorded eval value is non-finite" if recorded else
+                "the history has no eval metrics")
+
     @property
     def clipping(self) -> bool:
         """The run clips: a threshold on its run line, or a step clipped. Zeros recorded

@@ -54,8 +54,9 @@ def plateau_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     if ctx.loss is None:
         return [], [f"plateau: {ctx.no_loss()}"]
     if len(ctx.loss) < th.plateau_min_epochs:
-        return [], [f"plateau: {len(ctx.loss)} epochs; {th.plateau_min_epochs} are needed to "
-                    "tell a plateau from a slow start"]
+        n = len(ctx.loss)
+        return [], [f"plateau: {n} epoch{'s' if n != 1 else ''}; {th.plateau_min_epochs} are "
+                    "needed to tell a plateau from a slow start"]
     if claims.direction(ctx.loss.points, th.trend_z) == "rises":
         return [], []  # a rising loss is instability (the divergence rule), never a plateau
     t_loss = trend(ctx.loss.points, th.trend_window)
@@ -166,7 +167,7 @@ def overfitting_rule(ctx: Context, found: Collection[str] = ()) -> Result:
         return [], ["overfitting: eval does not follow the training loss (eval mismatch), so "
                     "the two are not compared"]
     if ctx.eval is None:
-        return [], ["overfitting: the history has no eval metrics"]
+        return [], [f"overfitting: {ctx.no_eval()}"]
     if ctx.loss is None:
         return [], [f"overfitting: {ctx.no_loss()}, nothing to compare eval with"]
     pts = ctx.eval.points

@@ -114,7 +114,8 @@ def _evidence(d: Diagnosis, codes: tuple[str, ...]) -> list[str]:
 def _loss(d: Diagnosis, ctx: Context) -> tuple[str, list[str]]:
     heading = "Is the loss decreasing?"
     if ctx.loss is None:
-        return heading, [para(_absent(ctx, ("train_loss", "train_err"), "training loss"))]
+        return heading, [para(_absent(ctx, ("train_loss", "train_err"), "training loss")),
+                         *_evidence(d, LOSS_CODES)]
     nums = [change_text(ctx.loss, "train loss (per sample)" if ctx.loss.name == "train_loss"
                         else "train_err (per batch)")]
     batch = [e.train_err for e in ctx.history.epochs
