@@ -200,10 +200,15 @@ def _heavy_clipping(ctx: Context, gr: Growth) -> Finding:
                      "step, so clipping every step barely changes the update")
         severity: Severity = "info"
         text = f"none needed for the lr; to make the clip a guard rather than a rescale, {near}"
-    else:
+    elif ctx.sgd:
         evidence += ": every step is rescaled, so the clip, not the gradient, sets the step "
         evidence += "length (lr × clip threshold)"
         severity = "warning"
+    else:  # the run line does not name the optimizer: say what it means for each kind
+        evidence += (": every step is rescaled — for SGD the clip then sets the step length "
+                     "(lr × clip threshold); an Adam-like optimizer normalises it away")
+        severity = "warning"
+    if not ctx.adaptive:
         text = f"{near} so that the step follows the gradient again"
     return Finding("heavy_clipping", severity, ctx.clip.points[-1][0] if ctx.clip else None,
                    evidence + ".", text + ".", _numbers(ctx, gr) | {"p95": top},
