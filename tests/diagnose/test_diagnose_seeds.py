@@ -72,3 +72,9 @@ def test_rendered_seeds_answer_the_questions(seed000, seed001):
         for n in numbers:
             assert n in text
         assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_docs_show_the_current_texts_beside_the_hand_written_ones(seed000, seed001):
+    docs = (HISTORIES.parents[1] / "docs" / "diagnosis.md").read_text()
+    for name, h in (("seed000_unstable", seed000), ("seed001_progressing", seed001)):
+        assert render_trial(diagnose(h), h, title=name).rstrip() in docs, name

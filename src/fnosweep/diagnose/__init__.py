@@ -4,8 +4,9 @@ No torch, ray, optuna or database here: a history (``fnosweep.history``) in, fin
 a verdict, a sweep conclusion and markdown text out.
 """
 
-from fnosweep.diagnose.core import diagnose, prune_decision
-from fnosweep.diagnose.findings import FINDING_CODES, Diagnosis, Finding
+from fnosweep.diagnose.audit import audit
+from fnosweep.diagnose.core import PrunePolicy, diagnose, prune_decision, should_prune
+from fnosweep.diagnose.findings import FINDING_CODES, Diagnosis, Finding, Step
 from fnosweep.diagnose.render import render_trial
 from fnosweep.diagnose.suggest import suggest_space
 from fnosweep.diagnose.sweep import SweepConclusion, SweepTrial, conclude
@@ -22,14 +23,18 @@ __all__ = [
     "SweepConclusion",
     "SweepTrial",
     "Finding",
+    "PrunePolicy",
+    "Step",
     "ThresholdError",
     "Thresholds",
     "TimeToTarget",
+    "audit",
     "conclude",
     "diagnose",
     "prune_decision",
     "render_sweep",
     "render_trial",
+    "should_prune",
     "suggest_space",
     "time_to_target",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fnosweep.diagnose import fmt
+from fnosweep.diagnose import claims, fmt
 from fnosweep.diagnose.findings import Finding
 from fnosweep.diagnose.series import (
     Series,
@@ -62,6 +62,38 @@ class Context:
     def last_clip(self) -> float | None:
         return self.clip.values[-1] if self.clip else None
 
+    def no_loss(self) -> str:
+        """Why there is no training-loss series: absent, or recorded but never finite (NaN is
+        a value the run recorded, not a missing field)."""
+        recorded = any(v is not None for e in self.history.epochs
+                       for v in (e.train_loss, e.train_err))
+        return ("every recorded train_loss is non-finite" if recorded else
+                "the history has no train_loss")
+
+    def no_eval(self) -> str:
+        """Why there is no eval series: absent, or recorded but never finite."""
+        recorded = any(v is not None for e in self.history.epochs for v in e.eval.values())
+        return ("every recorded eval value is non-finite" if recorded else
+                "the history has no eval metrics")
+
+    @property
+    def clipping(self) -> bool:
+        """The run clips: a threshold on its run line, or a step clipped. Zeros recorded
+        without a threshold are an unclipped run's (judged as unclipped)."""
+        return self.run.clip_threshold is not None or any(
+            v > 0 for v in (self.clip.values if self.clip else []))
+
+    @property
+    def adaptive(self) -> bool:
+        """Adam-like optimizer (Adam, AdamW, RMSprop, ...): it normalises each step, so a
+        uniform rescaling of the gradient (clipping every step) barely changes the update."""
+        name = (self.run.optimizer or "").lower()
+        return any(k in name for k in ("adam", "rmsprop", "adagrad", "adadelta", "lamb", "lion"))
+
+    @property
+    def sgd(self) -> bool:
+        return "sgd" in (self.run.optimizer or "").lower()
+
 
 def build_context(history: History, th: Thresholds, target: float | None,
                   metric: str | None) -> Context:
@@ -83,7 +115,4 @@ def build_context(history: History, th: Thresholds, target: float | None,
 
 def change_text(s: Series, label: str | None = None) -> str:
     """``train loss 0.8695 → 0.8658 (-0.4 %) over epochs 0–2``."""
-    first, last = s.points[0], s.points[-1]
-    rel = (last[1] - first[1]) / first[1] if first[1] else 0.0
-    return (f"{label or s.name} {fmt.num(first[1])} → {fmt.num(last[1])} ({fmt.pct(rel)}) "
-            f"over {fmt.epochs(first[0], last[0])}")
+    return claims.change(s, label)

@@ -11,9 +11,13 @@ weights.
 
 from __future__ import annotations
 
-from fnosweep.diagnose import fmt
+import math
+from collections.abc import Collection
+
+from fnosweep.diagnose import claims, fmt
 from fnosweep.diagnose.context import Context, Result
-from fnosweep.diagnose.findings import Finding
+from fnosweep.diagnose.curve import trend
+from fnosweep.diagnose.findings import Finding, Step, action_text
 from fnosweep.diagnose.series import guarded_epochs, nonfinite_epochs
 
 
@@ -26,7 +30,7 @@ def lr_jumps(ctx: Context) -> list[tuple[int, float, float]]:
             if a > 0 and b >= ctx.th.lr_jump * a]
 
 
-def diverged_rule(ctx: Context) -> Result:
+def diverged_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     missing = [] if ctx.lr else [
         "lr schedule: the history has no lr, so a loss bump cannot be matched to a restart"]
     bad = nonfinite_epochs(ctx.history)
@@ -34,12 +38,14 @@ def diverged_rule(ctx: Context) -> Result:
         return [_nonfinite(ctx, bad)], missing
     guarded = _guarded(ctx)
     if ctx.loss is None:
-        return guarded, missing + ["divergence of the loss: the history has no train_loss"]
+        return guarded, missing + [f"divergence of the loss: {ctx.no_loss()}"]
     absurd = _absurd_loss(ctx)
     if absurd is not None:
         return [absurd], missing
     findings = guarded + _restarts(ctx)
     blowup = _blowup(ctx)
+    if blowup is None and not any(f.code == "lr_restart" for f in findings):
+        blowup = _climbing(ctx)
     if blowup is not None:
         findings.append(blowup)
     return findings, missing
@@ -51,10 +57,36 @@ def _nonfinite(ctx: Context, bad: list[tuple[int, str]]) -> Finding:
     evidence = f"epoch {epoch}: {what}"
     if before:
         evidence += f"; last finite train loss {fmt.num(before[-1][1])} at epoch {before[-1][0]}"
+    else:
+        evidence += "; no epoch before it was finite"
     if len(bad) > 1:
         evidence += f"; non-finite again in {len(bad) - 1} later epoch(s)"
-    return Finding("diverged", "problem", epoch, evidence + ".", _action(ctx, 10),
-                   {"epoch": epoch, "nonfinite_epochs": len(bad)})
+    data = _bad_data(ctx, epoch)
+    steps: tuple[Step, ...]
+    if data:
+        evidence += f"; {data}: bad data, not a step too large"
+        steps = (Step("data", "check", "look for NaN or Inf in the inputs and targets (and a "
+                                       "division by a zero std in the normalisation) before "
+                                       "touching the lr"),)
+    else:
+        steps = _steps(ctx, 10, restart=_finite_before(ctx, epoch))
+    return Finding("diverged", "problem", epoch, evidence + ".", action_text(steps),
+                   {"epoch": epoch, "nonfinite_epochs": len(bad)}, steps)
+
+
+def _bad_data(ctx: Context, epoch: int) -> str:
+    """Why a non-finite value looks like bad data: it came in the first epoch, with no finite
+    loss before it and a small gradient norm at the first step (an lr too high needs steps to
+    grow the norm first)."""
+    if epoch != ctx.history.epochs[0].epoch:
+        return ""
+    first = ctx.history.epochs[0].grad_norm.get("first")
+    if first is not None and math.isfinite(first) and first < 10 * (ctx.run.clip_threshold or 1.0):
+        return f"non-finite from the first epoch with a first-step gradient norm of {fmt.num(first)}"
+    rec = ctx.history.epochs[0]
+    if rec.steps and rec.nonfinite_steps and rec.nonfinite_steps >= rec.steps:
+        return "every step of the first epoch non-finite"
+    return ""
 
 
 def _guarded(ctx: Context) -> list[Finding]:
@@ -66,24 +98,31 @@ def _guarded(ctx: Context) -> list[Finding]:
     share = f" ({fmt.pct(skipped / steps, signed=False)} of their {steps:,} steps)" if steps else ""
     evidence = (f"{skipped:,} step(s) with a non-finite loss or gradient skipped by the guard in "
                 f"{len(epochs)} epoch(s), {fmt.epochs(epochs[0][0], epochs[-1][0])}{share}; "
-                "every recorded value stayed finite")
-    lr = ctx.lr_value()
-    action = ("the guard kept those batches out of the weights; if it keeps firing, look for bad "
-              "samples (NaN or huge values in the data) before " +
-              (f"lowering lr {fmt.sci(lr)}" if lr else "lowering the lr"))
-    return [Finding("nonfinite_skipped", "warning", epochs[0][0], evidence + ".", action + ".",
-                    {"skipped_steps": skipped, "steps": steps or None, "epochs": len(epochs)})]
+                "every recorded value stayed finite: bad samples in the data, kept out of the "
+                "weights")
+    act = (Step("data", "check", "find the samples with NaN or huge values (the guard keeps "
+                                 "them out of the weights, but they are lost steps)"),)
+    return [Finding("nonfinite_skipped", "warning", epochs[0][0], evidence + ".", action_text(act),
+                    {"skipped_steps": skipped, "steps": steps or None, "epochs": len(epochs)}, act)]
 
 
-def _action(ctx: Context, by: float) -> str:
+def _steps(ctx: Context, by: float, restart: bool = True) -> tuple[Step, ...]:
     lr = ctx.lr_value()
-    parts = [f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr, by))} (÷{by:g})"] if lr else [
-        "lower the lr (÷10)"]
+    out = [Step("lr", "lower", f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr, by))} "
+                               f"(÷{by:g})" if lr else f"lower the lr (÷{by:g})")]
     thr = ctx.run.clip_threshold
-    parts.append("clip the gradient norm at 1.0" if thr is None or thr > 1.0 else
-                 f"keep the clip at {fmt.clip(thr)}")
-    parts.append("restart from the last finite checkpoint rather than continuing")
-    return "; ".join(parts) + "."
+    out.append(Step("clip", "set", "clip the gradient norm at 1.0") if thr is None or thr > 1.0 else
+               Step("clip", "keep", f"keep the clip at {fmt.clip(thr)}"))
+    if restart:
+        out.append(Step("checkpoint", "set", "restart from the last finite checkpoint rather "
+                                             "than continuing"))
+    return tuple(out)
+
+
+def _finite_before(ctx: Context, epoch: int) -> bool:
+    """A checkpoint worth going back to: a finite epoch after the first, before `epoch`."""
+    return any(i > 0 and e.epoch < epoch for i, e in enumerate(ctx.history.epochs)
+               if e.train_loss is not None and math.isfinite(e.train_loss))
 
 
 def _absurd_loss(ctx: Context) -> Finding | None:
@@ -102,8 +141,9 @@ def _absurd_loss(ctx: Context) -> Finding | None:
     if first.get("first") and first.get("max"):
         evidence += (f"; pre-clip gradient norm {fmt.num(first['first'])} at the first step → "
                      f"{fmt.num(first['max'])} max in epoch {epoch}")
-    return Finding("diverged", "problem", epoch, evidence + ".", _action(ctx, 10),
-                   {"epoch": epoch, "relative_loss": value})
+    steps = _steps(ctx, 10, restart=_finite_before(ctx, epoch))
+    return Finding("diverged", "problem", epoch, evidence + ".", action_text(steps),
+                   {"epoch": epoch, "relative_loss": value}, steps)
 
 
 def _blowup(ctx: Context) -> Finding | None:
@@ -127,12 +167,37 @@ def _blowup(ctx: Context) -> Finding | None:
                        f"{jump[0]}; not yet back to {fmt.num(best)} "
                        f"({last_e - jump[0] + 1} of {ctx.th.restart_recover_epochs} epochs).",
                        "watch the next epochs: a restart's bump comes back; if it keeps "
-                       "climbing, lower the restart's peak lr (÷3).", numbers)
+                       "climbing, lower the restart's peak lr (÷3).", numbers,
+                       (Step("lr", "lower", "if it keeps climbing, lower the restart's peak lr "
+                                            "(÷3)"),))
     if jump is not None:
         evidence += (f"; the lr jumped {fmt.sci(jump[1])} → {fmt.sci(jump[2])} at epoch "
                      f"{jump[0]} but the loss did not come back within "
                      f"{ctx.th.restart_recover_epochs} epochs")
-    return Finding("diverged", "problem", rise, evidence + ".", _action(ctx, 3), numbers)
+    steps = _steps(ctx, 3, restart=_finite_before(ctx, rise))
+    return Finding("diverged", "problem", rise, evidence + ".", action_text(steps), numbers, steps)
+
+
+def _climbing(ctx: Context) -> Finding | None:
+    """A training loss that rises for real (Mann-Kendall over the run) and ends
+    `diverge_loss_rise` above its best: instability, never a plateau."""
+    assert ctx.loss is not None
+    pts = ctx.loss.points
+    if len(pts) < 4 or claims.direction(pts, ctx.th.trend_z) != "rises":
+        return None
+    best_e, best = min(pts[:-1], key=lambda p: p[1])
+    last_e, last = pts[-1]
+    if best <= 0 or last < (1 + ctx.th.diverge_loss_rise) * best:
+        return None
+    t = trend(pts, len(pts))
+    assert t is not None
+    evidence = (f"train loss {fmt.num(best)} at epoch {best_e} → {fmt.num(last)} at epoch "
+                f"{last_e} ({fmt.pct(last / best - 1)}), rising over the run (Theil–Sen "
+                f"{fmt.pct(t.rate)}/epoch, Mann–Kendall z {t.z:.1f}): the steps make it worse")
+    steps = _steps(ctx, 3, restart=_finite_before(ctx, last_e) and best_e > 0)
+    return Finding("diverged", "problem", best_e, evidence + ".", action_text(steps),
+                   {"best": best, "best_epoch": best_e, "last": last,
+                    "factor": round(last / best, 3), "z": round(t.z, 2)}, steps)
 
 
 def _restarts(ctx: Context) -> list[Finding]:

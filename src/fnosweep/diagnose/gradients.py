@@ -13,63 +13,46 @@ clipping, two orders of magnitude while rising, in a run that stopped improving 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
 
 from fnosweep.diagnose import fmt
 from fnosweep.diagnose.context import Context, Result
 from fnosweep.diagnose.curve import rising_streak, trend
-from fnosweep.diagnose.findings import Finding
-from fnosweep.diagnose.series import Series
-from fnosweep.history import FNO_TOP_GROUPS
-
-
-@dataclass(frozen=True)
-class Growth:
-    stat: str
-    ref: float
-    ref_text: str
-    ref_epoch: int
-    last: float
-    last_epoch: int
-
-    @property
-    def factor(self) -> float:
-        return self.last / self.ref
-
-
-def growth(ctx: Context) -> Growth | None:
-    g = ctx.grad
-    if g is None or not g.points:
-        return None
-    last_epoch, last = g.points[-1]
-    earlier = [(e, v) for e, v in g.points[:-1] if v > 0]
-    if ctx.first_norm is not None and (not earlier or ctx.first_norm <= min(v for _, v in earlier)):
-        return Growth(g.name, ctx.first_norm, "first step", g.points[0][0], last, last_epoch)
-    if not earlier:
-        return None
-    ref_epoch, ref = min(earlier, key=lambda p: p[1])
-    return Growth(g.name, ref, f"epoch {ref_epoch}", ref_epoch, last, last_epoch)
-
-
-def clipped_streak(clip: Series | None, fraction: float) -> int:
-    """Epochs in a row, up to the last, with at least `fraction` of steps clipped."""
-    n = 0
-    for v in reversed(clip.values if clip else []):
-        if v < fraction:
-            break
-        n += 1
-    return n
+from fnosweep.diagnose.findings import Finding, Severity, Step, action_text
+from fnosweep.diagnose.norms import (
+    Growth,
+    clip_start_text,
+    clip_text,
+    clipped_streak,
+    group_text,
+    growth,
+    norm_text,
+    p95,
+)
 
 
 def is_explosion(ctx: Context, gr: Growth) -> bool:
+    """What the run shows, whether or not it still improves: a norm up by an order of
+    magnitude under heavy clipping that stopped the run improving, or one still growing by
+    that much epoch after epoch (the pruning policy decides whether to let it run)."""
     th = ctx.th
-    if still_learning(ctx):  # clipped or not, a run that still improves is not exploding
-        return False
-    if ctx.clip is None:  # nothing confirms clipping gave up: ask for two orders of magnitude
-        return gr.factor >= th.explode_growth_unclipped and _rising(ctx)
+    if not ctx.clipping:  # nothing confirms clipping gave up: ask for two orders of magnitude
+        return (gr.factor >= th.explode_growth_unclipped and _rising(ctx)
+                and (not still_learning(ctx) or sustained(ctx, th.explode_growth_unclipped)))
     streak = clipped_streak(ctx.clip, th.explode_clip_fraction)
     return (gr.factor >= th.explode_growth and streak >= th.explode_min_epochs
-            and epoch_growth(ctx) >= th.explode_epoch_growth)
+            and epoch_growth(ctx) >= th.explode_epoch_growth
+            and (not still_learning(ctx) or sustained(ctx, th.explode_growth)))
+
+
+def sustained(ctx: Context, factor: float) -> bool:
+    """The epoch norm itself (not a fresh model's first step) grew `factor` from its lowest
+    epoch and still rises: growth that a falling loss does not excuse."""
+    g = ctx.grad
+    if g is None or len(g) < 3:
+        return False
+    low = min(v for v in g.values[:-1]) if g.values[:-1] else 0.0
+    return low > 0 and g.values[-1] / low >= factor and _rising(ctx)
 
 
 def epoch_growth(ctx: Context) -> float:
@@ -104,10 +87,12 @@ def _rising(ctx: Context) -> bool:
     return (t is not None and t.rising(ctx.th.trend_z)) or rising_streak(g.values) >= 2
 
 
-def gradient_rule(ctx: Context) -> Result:
+def gradient_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     if ctx.grad is None:
-        return [], ["gradients: the history has no grad_norm (pre-clip norm per epoch)"]
-    missing = [] if ctx.clip else [
+        recorded = any(e.grad_norm for e in ctx.history.epochs)
+        return [], ["gradients: every recorded grad_norm is non-finite" if recorded else
+                    "gradients: the history has no grad_norm (pre-clip norm per epoch)"]
+    missing = [] if ctx.clip or ctx.run.clip_threshold is None else [
         "clipping: the history has no clip_fraction; explosion then needs "
         f"{fmt.factor(ctx.th.explode_growth_unclipped)} growth"]
     gr = growth(ctx)
@@ -122,119 +107,112 @@ def gradient_rule(ctx: Context) -> Result:
     exploded = bool(findings) and findings[0].code == "exploding_gradients"
     if not exploded and last_clip is not None and last_clip >= ctx.th.explode_clip_fraction:
         findings.append(_heavy_clipping(ctx, gr))
+    if not ctx.clipping and ctx.clip is not None:
+        missing.append("clipping: clip fractions recorded without a clip threshold or a clipped "
+                       "step; judged as an unclipped run")
     return findings, missing
-
-
-def norm_text(ctx: Context, gr: Growth) -> str:
-    g = ctx.grad
-    assert g is not None
-    first_e, first_v = g.points[0]
-    # a first epoch's norm can be 0 (no step taken, a frozen model): growth() skips it
-    change = fmt.factor(gr.last / first_v) if first_v > 0 else "up from 0"
-    text = (f"pre-clip gradient norm {gr.stat} {fmt.num(first_v)} → {fmt.num(gr.last)} "
-            f"({change}) over {fmt.epochs(first_e, gr.last_epoch)}")
-    if ctx.gmax and gr.stat != "max":
-        text += f", max {fmt.num(ctx.gmax.values[-1])}"
-    if gr.ref_text == "first step":
-        text += f"; first step {fmt.num(gr.ref)} → {fmt.factor(gr.factor)} growth"
-        if ctx.gmax:
-            text += f" ({fmt.factor(max(ctx.gmax.values) / gr.ref)} to the max)"
-    elif gr.ref_epoch != first_e:
-        text += (f"; from its low {fmt.num(gr.ref)} at epoch {gr.ref_epoch}: "
-                 f"{fmt.factor(gr.factor)}")
-    return text
-
-
-def clip_text(ctx: Context) -> str:
-    if ctx.clip is None:
-        return "no clip fraction recorded"
-    e, v = ctx.clip.points[-1]
-    thr = ctx.run.clip_threshold
-    at = f" at {fmt.clip(thr)}" if thr is not None else ""
-    text = f"{fmt.pct(v, signed=False)} of steps clipped{at} in epoch {e}"
-    earlier = [f"{fmt.pct(c, signed=False)} in epoch {ep}" for ep, c in ctx.clip.points[-3:-1]]
-    return text + (f" ({', '.join(earlier)})" if earlier else "")
-
-
-def group_text(ctx: Context) -> str:
-    """Which layer group carries the gradient, when the monitor measured groups."""
-    groups = ctx.history.epochs[-1].groups if ctx.history.epochs else {}
-    top = [(k, s) for k, s in groups.items() if k in FNO_TOP_GROUPS and s.get("max") is not None]
-    if not top:
-        return ""
-    name, s = max(top, key=lambda kv: kv[1]["max"] or 0.0)
-    return f"; largest group {name} (mean {fmt.num(s.get('mean'))}, max {fmt.num(s.get('max'))})"
 
 
 def _explosion(ctx: Context, gr: Growth) -> Finding:
     run = ctx.run
     lr = ctx.lr_value()
-    acts = []
+    steps = []
     if lr:
-        acts.append(f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))} (÷3)")
+        steps.append(Step("lr", "lower", f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))} (÷3)"))
+    else:
+        steps.append(Step("lr", "lower", "lower the lr (÷3)"))
     thr = run.clip_threshold
     if thr is None or thr > 1.0:
-        acts.append(f"clip at 1.0 rather than {fmt.clip(thr) if thr else 'not at all'}")
+        steps.append(Step("clip", "lower",
+                          f"clip at 1.0 rather than {fmt.clip(thr) if thr else 'not at all'}"))
     else:
-        acts.append(f"clip at {fmt.clip(thr / 2)} rather than {fmt.clip(thr)}")
+        steps.append(Step("clip", "lower", f"clip at {fmt.clip(thr / 2)} rather than {fmt.clip(thr)}"))
     if (run.scheduler or "").lower() in ("step", "steplr", "none", "constant", ""):
-        acts.append(f"use a plateau scheduler (ReduceLROnPlateau) rather than "
-                    f"{run.scheduler or 'none'}, so the lr falls as soon as the loss stalls")
+        steps.append(Step("scheduler", "set",
+                          f"use a plateau scheduler (ReduceLROnPlateau) rather than "
+                          f"{run.scheduler or 'none'}, so the lr falls as soon as the loss stalls"))
     if run.batch_size and run.batch_size <= 8:
-        acts.append(f"batch_size {run.batch_size} → {run.batch_size * 2} for steadier gradients")
+        steps.append(Step("batch_size", "raise", f"batch_size {run.batch_size} → "
+                                                  f"{run.batch_size * 2} for steadier gradients"))
     evidence = f"{norm_text(ctx, gr)}; {clip_text(ctx)}{group_text(ctx)}"
-    cause = (" — each step is rescaled to the clip threshold, so the norm feeds on itself "
-             "(larger steps, steeper region, larger gradients)")
+    if ctx.clipping:
+        cause = (" — each step is rescaled to the clip threshold, so the norm feeds on itself "
+                 "(larger steps, steeper region, larger gradients)")
+    else:
+        cause = " — no clip threshold caps the steps, so the norm feeds on itself"
+    if still_learning(ctx):
+        cause += "; the loss still improves, but the norm keeps growing epoch after epoch"
     return Finding("exploding_gradients", "problem", _start(ctx), evidence + cause + ".",
-                   "; ".join(acts) + ".", _numbers(ctx, gr))
+                   action_text(steps), _numbers(ctx, gr), tuple(steps))
 
 
 def _growth_warning(ctx: Context, gr: Growth) -> Finding:
     g = ctx.grad
     assert g is not None
+    th = ctx.th
     streak = rising_streak(g.values)
     since = g.points[-1 - streak][0]
     evidence = norm_text(ctx, gr)
     if streak >= 2:
         evidence += f", rising every epoch since epoch {since} ({streak} in a row)"
-    evidence += f"; {_clip_start_text(ctx)}{group_text(ctx)}; clipping still holds it"
     lr = ctx.lr_value()
-    act = (f"keep lr {fmt.sci(lr)} and clip {fmt.clip(ctx.run.clip_threshold)} while the loss "
-           if lr else "keep the settings while the loss ")
-    act += (f"falls; if clipping passes {fmt.pct(ctx.th.explode_clip_fraction, signed=False)} of "
-            f"steps for {ctx.th.explode_min_epochs} epochs or the norm grows another "
-            f"{fmt.factor(ctx.th.explode_growth)}, lower lr"
-            + (f" to {fmt.sci(fmt.lower(lr, 2))} (÷2)" if lr else "")
-            + "; raising the clip threshold would only let the larger steps through")
-    return Finding("gradient_growth", "warning", since, evidence + ".", act + ".",
-                   _numbers(ctx, gr) | {"rising_epochs": streak})
+    steps: list[Step] = []
+    if ctx.clipping:
+        evidence += f"; {clip_start_text(ctx)}{group_text(ctx)}"
+        heavy = clipped_streak(ctx.clip, th.explode_clip_fraction)
+        if heavy >= th.explode_min_epochs:
+            evidence += (f"; more than {fmt.pct(th.explode_clip_fraction, signed=False)} of steps "
+                         f"clipped for {heavy} epochs while the loss still improves")
+            watch = f"if the norm grows another {fmt.factor(th.explode_growth)}"
+        else:
+            evidence += "; the clip caps what it lets through"
+            watch = (f"if clipping passes {fmt.pct(th.explode_clip_fraction, signed=False)} of "
+                     f"steps for {th.explode_min_epochs} epochs or the norm grows another "
+                     f"{fmt.factor(th.explode_growth)}")
+        keep = f"keep lr {fmt.sci(lr)}" if lr else "keep the lr"
+        text = (f"{keep} while the loss falls; {watch}, lower lr"
+                + (f" to {fmt.sci(fmt.lower(lr, 2))} (÷2)" if lr else " (÷2)"))
+    else:
+        evidence += f"{group_text(ctx)}; no clip threshold, so nothing caps the steps"
+        text = f"keep lr {fmt.sci(lr)} while the loss falls" if lr else "keep the lr while it falls"
+        steps.append(Step("clip", "set", f"clip the gradient norm near its p95 "
+                                         f"({fmt.num(p95(ctx))}) so a spike cannot throw the weights"))
+    steps.insert(0, Step("lr", "keep", text))
+    return Finding("gradient_growth", "warning", since, evidence + ".", action_text(steps),
+                   _numbers(ctx, gr) | {"rising_epochs": streak}, tuple(steps))
 
 
 def _heavy_clipping(ctx: Context, gr: Growth) -> Finding:
+    """Most steps clipped, the norm not growing. neuralop's losses are summed over the batch,
+    so the norm scales with the batch size and a clip below its natural level cuts every
+    step. For Adam that is harmless (it normalises the step; a uniform rescaling barely
+    changes it); for SGD the clip becomes the step length. Either way it is about the clip's
+    scale, not the lr."""
     thr = ctx.run.clip_threshold
+    top = p95(ctx)
     over = f" ({fmt.factor(gr.last / thr)} the threshold)" if thr else ""
-    evidence = (f"{clip_text(ctx)}; pre-clip norm {gr.stat} {fmt.num(gr.last)}{over} "
-                f"without growing {fmt.factor(ctx.th.explode_growth)}: every step is rescaled, "
-                "so the effective step is lr × clip / norm")
-    action = "lower lr (÷3) so that clipping becomes the exception"
-    if ctx.gmax and thr:
-        action += f", or clip nearer the norm it cuts ({fmt.num(gr.last)}) than {fmt.clip(thr)}"
-    return Finding("heavy_clipping", "warning", ctx.clip.points[-1][0] if ctx.clip else None,
-                   evidence + ".", action + ".", _numbers(ctx, gr))
-
-
-def _clip_start_text(ctx: Context) -> str:
-    if ctx.clip is None:
-        return "no clip fraction recorded"
-    started = [e for e, v in ctx.clip.points if v > 0]
-    thr = fmt.clip(ctx.run.clip_threshold) if ctx.run.clip_threshold else "its threshold"
-    if not started:
-        return f"no step clipped at {thr} yet"
-    first = started[0]
-    if len(started) <= 2 and started[-1] == ctx.clip.points[-1][0]:
-        return (f"clipping at {thr} began in epoch {first} "
-                f"({fmt.pct(ctx.clip.values[-1], signed=False)} of steps)")
-    return clip_text(ctx)
+    evidence = (f"{clip_text(ctx)}; pre-clip norm {gr.stat} {fmt.num(gr.last)}{over}, not "
+                f"growing {fmt.factor(ctx.th.explode_growth)}")
+    near = f"clip near the p95 norm ({fmt.num(top)})" if top else "clip near the norm it cuts"
+    if ctx.adaptive:
+        evidence += (f": the clip sits below the norm's natural level (a batch-summed loss "
+                     f"scales it with the batch size); {ctx.run.optimizer} normalises its "
+                     "step, so clipping every step barely changes the update")
+        severity: Severity = "info"
+        text = f"none needed for the lr; to make the clip a guard rather than a rescale, {near}"
+    elif ctx.sgd:
+        evidence += ": every step is rescaled, so the clip, not the gradient, sets the step "
+        evidence += "length (lr × clip threshold)"
+        severity = "warning"
+    else:  # the run line does not name the optimizer: say what it means for each kind
+        evidence += (": every step is rescaled — for SGD the clip then sets the step length "
+                     "(lr × clip threshold); an Adam-like optimizer normalises it away")
+        severity = "warning"
+    if not ctx.adaptive:
+        text = f"{near} so that the step follows the gradient again"
+    return Finding("heavy_clipping", severity, ctx.clip.points[-1][0] if ctx.clip else None,
+                   evidence + ".", text + ".", _numbers(ctx, gr) | {"p95": top},
+                   (Step("clip", "set", text),))
 
 
 def _start(ctx: Context) -> int | None:

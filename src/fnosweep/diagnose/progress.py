@@ -6,18 +6,18 @@
   the target (stalled). Flat after real progress with eval at the target is ``converged``.
 - overfitting: eval `overfit_eval_rise` above its best for `overfit_patience` epochs while the
   training loss kept falling; eval worsening with a flat training loss is not overfitting.
-- learning_slowly: falling, but the fitted curve reaches the target only after
-  `slow_budget_factor` times the epoch budget.
+(learning_slowly, the pace, is pace.py's.)
 """
 
 from __future__ import annotations
 
-from fnosweep.diagnose import fmt
+from collections.abc import Collection
+
+from fnosweep.diagnose import claims, fmt
 from fnosweep.diagnose.context import Context, Result, change_text
 from fnosweep.diagnose.curve import Trend, level, trend
-from fnosweep.diagnose.findings import Finding
+from fnosweep.diagnose.findings import Finding, Step, action_text
 from fnosweep.diagnose.series import Series
-from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
 
 
 def progress(s: Series) -> float:
@@ -49,13 +49,16 @@ def _significant(s: Series | None, ctx: Context) -> bool:
                for n in dict.fromkeys((w, _long(w, s, ctx))))
 
 
-def plateau_rule(ctx: Context) -> Result:
+def plateau_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     th = ctx.th
     if ctx.loss is None:
-        return [], ["plateau: the history has no train_loss"]
+        return [], [f"plateau: {ctx.no_loss()}"]
     if len(ctx.loss) < th.plateau_min_epochs:
-        return [], [f"plateau: {len(ctx.loss)} epochs; {th.plateau_min_epochs} are needed to "
-                    "tell a plateau from a slow start"]
+        n = len(ctx.loss)
+        return [], [f"plateau: {n} epoch{'s' if n != 1 else ''}; {th.plateau_min_epochs} are "
+                    "needed to tell a plateau from a slow start"]
+    if claims.direction(ctx.loss.points, th.trend_z) == "rises":
+        return [], []  # a rising loss is instability (the divergence rule), never a plateau
     t_loss = trend(ctx.loss.points, th.trend_window)
     moved = progress(ctx.loss) >= th.plateau_min_progress or (
         ctx.eval is not None and progress(ctx.eval) >= th.plateau_min_progress)
@@ -70,26 +73,39 @@ def _never_moved(ctx: Context, t: Trend | None) -> Finding:
     assert ctx.loss is not None
     evidence = change_text(ctx.loss, _loss_label(ctx))
     if t is not None:
+        word = {"rises": "rising", "falls": "falling", "flat": "no real trend"}[
+            claims.direction(ctx.loss.points, ctx.th.trend_z, ctx.th.trend_window)]
         evidence += (f"; over {fmt.epochs(t.first_epoch, t.last_epoch)} Theil–Sen "
-                     f"{fmt.pct(t.rate)}/epoch, no real trend (Mann–Kendall z {t.z:.1f})")
+                     f"{fmt.pct(t.rate)}/epoch, {word} (Mann–Kendall z {t.z:.1f})")
     if ctx.eval is not None:
         evidence += f"; eval {change_text(ctx.eval)}"
     last_clip = ctx.last_clip()
     lr = ctx.lr_value()
-    if last_clip is not None and last_clip >= ctx.th.explode_clip_fraction:
-        cause = (f"; {fmt.pct(last_clip, signed=False)} of steps are clipped, so the steps "
-                 "follow the clipped gradient rather than the loss")
-        action = "lower lr" + (f" from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))} (÷3)" if lr else
-                               " (÷3)") + " so that clipping becomes rare."
+    grad_rises = ctx.grad is not None and claims.direction(
+        ctx.grad.points, ctx.th.trend_z) == "rises"
+    steps: tuple[Step, ...]
+    if ctx.clipping and last_clip is not None and last_clip >= ctx.th.explode_clip_fraction \
+            and ctx.sgd:
+        cause = (f"; {fmt.pct(last_clip, signed=False)} of steps are clipped, and for SGD the "
+                 "clip sets the step length")
+        steps = (Step("clip", "raise", "clip near the p95 gradient norm so that the steps "
+                                       "follow the gradient"),)
+    elif grad_rises:
+        cause = "; the gradient norm rises while the loss does not fall"
+        steps = (Step("lr", "lower", f"lower lr from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))} "
+                                     "(÷3)" if lr else "lower the lr (÷3)"),)
     else:
-        cause = "; the gradients are calm, so the steps are too small to move the loss"
-        action = ("raise lr" + (f" from {fmt.sci(lr)} to {fmt.sci(lr * 3)} (×3)" if lr else " (×3)")
-                  + "; if a higher lr does not move it either, check the data normalisation "
-                  "and that the targets are learnable (a relative L2 of 1.0 is a zero output).")
-    return Finding("plateau", "problem", ctx.loss.points[0][0], evidence + cause + ".", action,
+        cause = "; the gradient norm does not rise, so the steps are too small to move the loss"
+        steps = (Step("lr", "raise", f"raise lr from {fmt.sci(lr)} to {fmt.sci(lr * 3)} (×3)"
+                      if lr else "raise the lr (×3)"),
+                 Step("data", "check", "if a higher lr does not move it either, check the data "
+                                       "normalisation and that the targets are learnable (a "
+                                       "relative L2 of 1.0 is a zero output)"))
+    return Finding("plateau", "problem", ctx.loss.points[0][0], evidence + cause + ".",
+                   action_text(steps),
                    {"progress": round(progress(ctx.loss), 4),
                     "rate": None if t is None else round(t.rate, 5),
-                    "z": None if t is None else round(t.z, 2)})
+                    "z": None if t is None else round(t.z, 2)}, steps)
 
 
 def _after_progress(ctx: Context) -> list[Finding]:
@@ -115,26 +131,45 @@ def _after_progress(ctx: Context) -> list[Finding]:
     numbers |= {"eval": ev}
     if ev <= ctx.target:
         return [Finding("converged", "info", t_loss.first_epoch,
-                        f"{head}; eval {ctx.eval.name} {fmt.num(ev)} ≤ target "
-                        f"{fmt.num(ctx.target)}: converged.",
+                        f"{head}; eval {ctx.eval.name} {fmt.num(ev)} (median of the last 3 "
+                        f"epochs) ≤ target {fmt.num(ctx.target)}: converged.",
+                        "none needed; stop here." if _decayed(ctx) else
                         "none needed; stop here or decay the lr for the last digits.", numbers)]
     lr = ctx.lr_value()
+    lr_now = ctx.lr.values[-1] if ctx.lr else None
+    decayed = _decayed(ctx)
+    if decayed:
+        steps: tuple[Step, ...] = (Step("model", "raise", f"the lr already fell from {fmt.sci(lr)} "
+                                    f"to {fmt.sci(lr_now)}, so capacity (hidden_channels, n_modes) "
+                                    "or data (n_train) limits it: try a wider model or more "
+                                    "samples"),)
+    else:
+        steps = (Step("lr", "lower", f"decay the lr when it stalls (plateau scheduler, factor "
+                                     f"0.3, patience {th.plateau_patience}"
+                      + (f"; from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))}" if lr else "") + ")"),
+                 Step("model", "check", "if a lower lr does not move it, capacity "
+                                        "(hidden_channels, n_modes) or data (n_train) limits it"))
     return [Finding("plateau", "problem", t_loss.first_epoch,
-                    f"{head}; eval {ctx.eval.name} {fmt.num(ev)}, {fmt.factor(ev / ctx.target)} "
-                    f"the target {fmt.num(ctx.target)}: stalled.",
-                    "decay the lr when it stalls (plateau scheduler, factor 0.3, patience "
-                    f"{th.plateau_patience}" + (f"; from {fmt.sci(lr)} to {fmt.sci(fmt.lower(lr))}"
-                                                if lr else "")
-                    + "); if a lower lr does not move it, capacity (hidden_channels, n_modes) or "
-                    "data (n_train) limits it.", numbers)]
+                    f"{head}; eval {ctx.eval.name} {fmt.num(ev)} (median of the last 3 epochs), "
+                    f"{fmt.factor(ev / ctx.target)} the target {fmt.num(ctx.target)}: stalled.",
+                    action_text(steps), numbers, steps)]
 
 
-def overfitting_rule(ctx: Context) -> Result:
+def _decayed(ctx: Context) -> bool:
+    """The schedule already took the lr down 10x or more from its start."""
+    lr = ctx.lr_value()
+    return lr is not None and ctx.lr is not None and ctx.lr.values[-1] <= lr / 10
+
+
+def overfitting_rule(ctx: Context, found: Collection[str] = ()) -> Result:
     th = ctx.th
+    if "eval_mismatch" in found:
+        return [], ["overfitting: eval does not follow the training loss (eval mismatch), so "
+                    "the two are not compared"]
     if ctx.eval is None:
-        return [], ["overfitting: the history has no eval metrics"]
+        return [], [f"overfitting: {ctx.no_eval()}"]
     if ctx.loss is None:
-        return [], ["overfitting: the history has no train_loss to compare eval with"]
+        return [], [f"overfitting: {ctx.no_loss()}, nothing to compare eval with"]
     pts = ctx.eval.points
     best_e, best = min(pts, key=lambda p: p[1])
     after = [(e, v) for e, v in pts if e > best_e]
@@ -142,61 +177,34 @@ def overfitting_rule(ctx: Context) -> Result:
         return [], []
     last_e, last = after[-1]
     rise = level([v for _, v in after], at_end=True) / best - 1
-    loss = dict(ctx.loss.points)
-    train_at_best = loss.get(best_e, ctx.loss.values[0])
+    # the training loss at the best-eval epoch, or the last one recorded before it
+    train_e, train_at_best = next((p for p in reversed(ctx.loss.points) if p[0] <= best_e),
+                                  ctx.loss.points[0])
     train_now = level(ctx.loss.values, at_end=True)
     drop = (train_at_best - train_now) / train_at_best if train_at_best else 0.0
     if rise < th.overfit_eval_rise or drop < th.overfit_train_drop:
         return [], []
+    now_e, now = ctx.loss.points[-1]
     evidence = (f"eval {ctx.eval.name} best {fmt.num(best)} at epoch {best_e} → {fmt.num(last)} "
-                f"at epoch {last_e} ({fmt.pct(rise)}) while train loss {fmt.num(train_at_best)} → "
-                f"{fmt.num(train_now)} ({fmt.pct(-drop)}): the model fits the training set "
-                "better and the test set worse")
+                f"at epoch {last_e} ({fmt.pct(last / best - 1)}) while train loss "
+                f"{fmt.num(train_at_best)} at epoch {train_e} → {fmt.num(now)} at epoch {now_e} "
+                f"({fmt.pct((now - train_at_best) / train_at_best) if train_at_best else 'n/a'})"
+                ": the model fits the training set better and the test set worse")
     wd = ctx.run.weight_decay
-    action = (f"keep the epoch-{best_e} checkpoint (stop on {ctx.eval.name}); raise weight_decay "
-              + (f"from {fmt.sci(wd)} to {fmt.sci(wd * 10)} (×10)" if wd else "to 1e-4")
-              + "; fewer parameters (hidden_channels, n_modes) or more training samples.")
-    return [Finding("overfitting", "problem", best_e, evidence + ".", action,
+    steps: list[Step] = []
+    if best_e > ctx.history.epochs[0].epoch:
+        steps.append(Step("checkpoint", "set", f"keep the epoch-{best_e} checkpoint (stop on "
+                                               f"{ctx.eval.name})"))
+    else:
+        steps.append(Step("checkpoint", "set", f"stop on {ctx.eval.name}: its best came in the "
+                                               "first epoch, so early stopping alone does not help"))
+    steps.append(Step("weight_decay", "raise", "raise weight_decay " + (
+        f"from {fmt.sci(wd)} to {fmt.sci(wd * 10)} (×10)" if wd else "to 1e-4")))
+    steps.append(Step("model", "lower", "fewer parameters (hidden_channels, n_modes) or more "
+                                        "training samples"))
+    return [Finding("overfitting", "problem", best_e, evidence + ".", action_text(steps),
                     {"best": best, "best_epoch": best_e, "last": last, "eval_rise": round(rise, 4),
-                     "train_drop": round(drop, 4)})], []
-
-
-def slow_rule(ctx: Context, plateaued: bool) -> Result:
-    """learning_slowly against the epoch budget, and the time to target as a note."""
-    th = ctx.th
-    budget = ctx.run.epochs
-    missing = [] if budget else [
-        "learning speed: the run line has no epoch budget ('epochs'); time to target only"]
-    if ctx.loss is None and ctx.eval is None:
-        return [], missing
-    horizon = int(budget * th.slow_budget_factor) if budget else None
-    ttt = time_to_target(ctx.history, ctx.target, metric=ctx.metric, horizon=horizon)
-    if budget and not plateaued and ttt.status == "not_within":
-        return [_slow(ctx, ttt, budget)], missing
-    return [_ttt_note(ttt)], missing
-
-
-def _slow(ctx: Context, ttt: TimeToTarget, budget: int) -> Finding:
-    lr = ctx.lr_value()
-    calm = (ctx.last_clip() or 0.0) < 0.1
-    action = (f"raise lr from {fmt.sci(lr)} to {fmt.sci(lr * 3)} (×3)" if lr and calm else
-              "raise the lr once the gradients are calm")
-    if ttt.epoch is not None:
-        action += f", or a budget of about {ttt.epoch:,.0f} epochs"
-    return Finding("learning_slowly", "problem", ttt.last_epoch,
-                   f"{ttt.text()} The budget is {budget} epochs.", action + ".",
-                   _ttt_numbers(ttt) | {"budget": budget})
-
-
-def _ttt_note(ttt: TimeToTarget) -> Finding:
-    return Finding("time_to_target", "info", ttt.last_epoch, ttt.text(), "none.",
-                   _ttt_numbers(ttt))
-
-
-def _ttt_numbers(ttt: TimeToTarget) -> dict[str, float | int | str | None]:
-    return {"metric": ttt.metric, "target": ttt.target, "status": ttt.status,
-            "epoch": ttt.epoch, "low": ttt.low, "high": ttt.high, "horizon": ttt.horizon,
-            "model": ttt.model, "rate": ttt.rate}
+                     "train_drop": round(drop, 4)}, tuple(steps))], []
 
 
 def _loss_label(ctx: Context) -> str:

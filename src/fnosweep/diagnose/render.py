@@ -6,11 +6,12 @@ no tables, so it reads in a terminal as well as rendered.
 
 from __future__ import annotations
 
+import math
 import textwrap
 
-from fnosweep.diagnose import fmt
+from fnosweep.diagnose import claims, fmt
 from fnosweep.diagnose.context import Context, build_context, change_text
-from fnosweep.diagnose.findings import Diagnosis, Finding
+from fnosweep.diagnose.findings import COVERED, FINDING_CODES, Diagnosis, Finding
 from fnosweep.diagnose.series import Series
 from fnosweep.history import History
 from fnosweep.spec.thresholds import Thresholds
@@ -39,7 +40,8 @@ def _wrap(text: str, first: str = "", rest: str = "") -> str:
 def render_trial(diagnosis: Diagnosis, history: History, *, title: str | None = None,
                  error: str | None = None) -> str:
     """The diagnosis of one run as markdown text; `error` is a failed trial's stored error
-    (its traceback), shown at the end."""
+    (its traceback), shown at the end. Each finding's evidence appears once, in the section
+    that answers its question; each action once, under "What to change"."""
     target = _target(diagnosis)
     ctx = build_context(history, Thresholds(), target, _metric(diagnosis))
     out = [f"# {title or 'Diagnosis'}: {diagnosis.verdict}", "", para(run_line(ctx)), ""]
@@ -48,7 +50,7 @@ def render_trial(diagnosis: Diagnosis, history: History, *, title: str | None = 
         out.append(para(f"Nothing to judge: the history has no epochs{failed}."))
         return "\n".join(out + _error(error)).rstrip() + "\n"
     out += ["## Findings", ""]
-    out += [_finding(f) for f in diagnosis.findings] or ["- none"]
+    out += [_index(f) for f in diagnosis.findings] or ["- none"]
     sections = [_loss(diagnosis, ctx), _gradients(diagnosis, ctx), _normal(diagnosis, ctx),
                 _how_long(diagnosis, ctx), _change(diagnosis)]
     for heading, paragraphs in sections:
@@ -57,6 +59,13 @@ def render_trial(diagnosis: Diagnosis, history: History, *, title: str | None = 
     if diagnosis.not_judged:
         out += ["", "## Not judged", ""] + [bullet(t) for t in diagnosis.not_judged]
     return "\n".join(out + _error(error)).rstrip() + "\n"
+
+
+LOSS_CODES = ("diverged", "plateau", "overfitting", "eval_mismatch", "nonfinite_skipped",
+              "lr_restart", "converged")
+GRADIENT_CODES = ("exploding_gradients", "gradient_growth", "heavy_clipping")
+PACE_CODES = ("learning_slowly", "time_to_target")
+"""Which section answers each finding (overparameterized: the model-size section)."""
 
 
 ERROR_LINES = 30
@@ -92,94 +101,64 @@ def run_line(ctx: Context) -> str:
     return "Run: " + " · ".join(parts) + "."
 
 
-def _finding(f: Finding) -> str:
+def _index(f: Finding) -> str:
     where = f" (epoch {f.epoch})" if f.epoch is not None else ""
-    head = bullet(f"**{f.severity} · {f.code}**{where}: {f.evidence}")
-    if f.severity == "info" and f.action in ("none.", "none needed."):
-        return head
-    return head + "\n" + _wrap(f"→ {f.action}", "  ", "    ")
+    return bullet(f"{f.severity} · {f.code}{where}: {FINDING_CODES[f.code]}")
+
+
+def _evidence(d: Diagnosis, codes: tuple[str, ...]) -> list[str]:
+    return [para(f"**{f.code.replace('_', ' ')}**: {f.evidence}") for f in d.findings
+            if f.code in codes]
 
 
 def _loss(d: Diagnosis, ctx: Context) -> tuple[str, list[str]]:
-    falling = d.verdict in ("healthy", "overparameterized", "learning_slowly", "overfitting")
-    heading = "Is the loss decreasing?" if falling else "Why is the loss not decreasing?"
+    heading = "Is the loss decreasing?"
     if ctx.loss is None:
-        return heading, [para("The history has no training loss.")]
+        return heading, [para(_absent(ctx, ("train_loss", "train_err"), "training loss")),
+                         *_evidence(d, LOSS_CODES)]
     nums = [change_text(ctx.loss, "train loss (per sample)" if ctx.loss.name == "train_loss"
                         else "train_err (per batch)")]
-    batch = [e.train_err for e in ctx.history.epochs if e.train_err is not None]
+    batch = [e.train_err for e in ctx.history.epochs
+             if e.train_err is not None and math.isfinite(e.train_err)]
     if ctx.loss.name == "train_loss" and len(batch) >= 2:
         nums.append(f"train_err (neuralop's per-batch sum, = batch size × per sample) "
                     f"{fmt.num(batch[0])} → {fmt.num(batch[-1])}")
     if ctx.eval is not None:
-        nums.append("eval " + change_text(ctx.eval) + _monotone(ctx.eval))
-    shape = _shape(ctx.loss)
-    text = [para("; ".join(nums) + "." + (f" {shape}" if shape else ""))]
-    text.append(para(_loss_cause(d, ctx)))
-    return heading, text
+        nums.append("eval " + change_text(ctx.eval))
+    answer = _cap(claims.trend_text(ctx.loss.points, ctx.th.trend_z))
+    found = _evidence(d, LOSS_CODES)
+    return heading, [para(f"{answer}: " + "; ".join(nums) + "."), *found]
 
 
-def _loss_cause(d: Diagnosis, ctx: Context) -> str:
-    code = d.verdict
-    f = d.by_code(code)
-    moved = ""
-    if ctx.loss is not None and len(ctx.loss) >= 2 and ctx.loss.values[0]:
-        v = ctx.loss.values
-        moved = f" (train loss {fmt.pct((v[-1] - v[0]) / v[0])} in {len(v)} epochs)"
-    if code == "exploding_gradients" and f is not None:
-        clip = ctx.last_clip()
-        share = f"{fmt.pct(clip, signed=False)} of steps" if clip is not None else "most steps"
-        return (f"Cause: the gradients explode (next section). With {share} clipped, every "
-                "update has the clip threshold's length whatever the loss says, so the loss "
-                f"stalls{moved} and eval drifts; fix the gradients first.")
-    if code in ("diverged", "plateau", "overfitting", "learning_slowly") and f is not None:
-        return f"Cause: {f.code.replace('_', ' ')} — {f.evidence}"
-    conv = d.by_code("converged")
-    if conv is not None:
-        return f"It has converged: {conv.evidence}"
-    warned = [f.code.replace("_", " ") for f in d.findings if f.severity == "warning"]
-    tail = f"; watch the warning ({', '.join(warned)}) below." if warned else "."
-    return "Yes, and nothing in the measurements stops it" + tail
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _absent(ctx: Context, fields: tuple[str, ...], what: str) -> str:
+    """No finite value: NaN is a value the run recorded, not a missing field."""
+    recorded = [getattr(e, f) for e in ctx.history.epochs for f in fields
+                if getattr(e, f) is not None]
+    if recorded:
+        return (f"Every recorded {what} is non-finite ({fmt.num(recorded[0])} at epoch "
+                f"{ctx.history.epochs[0].epoch}).")
+    return f"The history has no {what}."
 
 
 def _gradients(d: Diagnosis, ctx: Context) -> tuple[str, list[str]]:
-    grow = d.by_code("exploding_gradients") or d.by_code("gradient_growth")
-    heading = "Why do the gradients grow?" if grow else "Do the gradients grow?"
+    heading = "Do the gradients grow?"
     if ctx.grad is None:
-        return heading, [para("Not measured: the history has no grad_norm.")]
+        recorded = any(e.grad_norm for e in ctx.history.epochs)
+        return heading, [para("Every recorded gradient norm is non-finite." if recorded else
+                              "Not measured: the history has no grad_norm.")]
+    answer = "The norm: " + claims.trend_text(ctx.grad.points, ctx.th.trend_z)
     nums = [f"pre-clip gradient norm {ctx.grad.name} per epoch: {_listing(ctx.grad)}"]
-    if ctx.clip is not None:
-        nums.append(f"share of steps clipped: {_listing(ctx.clip, pct=True)}")
-    text = [para("; ".join(nums) + ".")]
-    if grow is None:
-        heavy = d.by_code("heavy_clipping")
-        text.append(para(f"No. {heavy.evidence}" if heavy else
-                         "No: the norm does not rise steadily, and clipping is rare."))
-        return heading, text
-    if grow.code == "exploding_gradients":
-        n = grow.numbers
-        text.append(para(
-            f"Cause: the norm grew {fmt.factor(_f(n.get('growth')))} from the "
-            f"{n.get('reference_at')} ({fmt.num(_f(n.get('reference')))}) and clipping fires on "
-            f"most steps for {n.get('clipped_epochs')} epochs in a row. Clipping at "
-            f"{fmt.clip(_f(n.get('clip_threshold')))} caps each step's length, not the lr's "
-            f"push: at lr {ctx.lr_text()} the steps reach steeper regions, whose larger "
-            "gradients give larger steps — a feedback loop the clip only slows."))
-    else:
-        text.append(para(f"{grow.evidence} {_with_loss(ctx)}"))
-    text.append(para(f"What to do: {grow.action}"))
-    return heading, text
-
-
-def _with_loss(ctx: Context) -> str:
-    if ctx.loss is None or len(ctx.loss) < 3:
-        return ""
-    first, last = _drops(ctx.loss)[0], _drops(ctx.loss)[-1]
-    if last >= first:
-        return ""
-    return (f"It rose while the loss fell faster (per-epoch change {fmt.pct(first)} → "
-            f"{fmt.pct(last)}): growth that comes with faster learning and stays under the clip "
-            "is the optimiser reaching steeper parts of the loss, not instability — yet.")
+    if not ctx.clipping:
+        nums.append("no clip threshold")
+    elif ctx.clip is not None:
+        e, last = ctx.clip.points[-1]
+        nums.append(f"share of steps clipped: {_listing(ctx.clip, pct=True)}; clipped "
+                    f"{claims.share_text(last)} in epoch {e}")
+    return heading, [para(f"{answer}; " + "; ".join(nums) + "."), *_evidence(d, GRADIENT_CODES)]
 
 
 def _normal(d: Diagnosis, ctx: Context) -> tuple[str, list[str]]:
@@ -193,13 +172,18 @@ def _normal(d: Diagnosis, ctx: Context) -> tuple[str, list[str]]:
         text.append(f"Model size ({size.severity}): {size.evidence}")
     elif ctx.run.params_per_sample is not None:
         text.append(f"Model size: {ctx.run.params_per_sample:,.0f} parameters per training "
-                    f"sample, below the {ctx.th.overparam_ratio:,.0f} threshold.")
+                    "sample" + (f", below the {ctx.th.overparam_ratio:,.0f} threshold."
+                                if ctx.run.params_per_sample < ctx.th.overparam_ratio else
+                                ", above the threshold but not judged a problem: eval reached "
+                                "the target or the model is already small."))
     else:
         text.append("Model size: not judged (the run line lacks n_params or n_train).")
     if ctx.eval is not None:
-        first, last = ctx.eval.values[0], ctx.eval.values[-1]
-        where = "at or below" if last <= ctx.target else f"{fmt.factor(last / ctx.target)}"
-        line = (f"Eval {ctx.eval.name} {fmt.num(last)} is {where} the target "
+        e_last, last = ctx.eval.points[-1]
+        first = ctx.eval.values[0]
+        where = ("at or below" if last <= ctx.target else
+                 claims.compare(last, ctx.target, "above", "below"))
+        line = (f"Eval {ctx.eval.name} {fmt.num(last)} at epoch {e_last} is {where} the target "
                 f"{fmt.num(ctx.target)}.")
         if abs(first - 1.0) < 0.02 and ctx.eval.name.lower().endswith("l2"):
             line += (f" It started at {fmt.num(first)} ≈ 1.0, the relative L2 of a zero output: "
@@ -228,12 +212,19 @@ def _how_long(d: Diagnosis, ctx: Context) -> tuple[str, list[str]]:
 
 
 def _change(d: Diagnosis) -> tuple[str, list[str]]:
-    acts = [f for f in d.findings if f.severity != "info"]
-    if not acts:
-        return "What to change", ["Nothing now; keep training and watch the warnings above."]
-    lines = [bullet(f"{f.code.replace('_', ' ')}: {f.action}", f"{i}.")
-             for i, f in enumerate(acts, 1)]
-    return "What to change", ["\n".join(lines)]
+    """The resolved actions (one per knob) grouped by the finding they come from, each once;
+    then the actions of warnings that change no setting."""
+    lines = []
+    for f in d.findings:
+        kept = [st.text for st in f.steps if st in d.actions]
+        if kept:
+            lines.append(f"{f.code.replace('_', ' ')}: " + "; ".join(kept) + ".")
+        elif (f.severity != "info" and not f.steps and f.action != "none."
+              and not f.action.startswith(COVERED)):
+            lines.append(f"{f.code.replace('_', ' ')}: {f.action}")
+    if not lines:
+        return "What to change", ["Nothing: no finding asks for a change."]
+    return "What to change", ["\n".join(bullet(t, f"{i}.") for i, t in enumerate(lines, 1))]
 
 
 def _f(x: object) -> float | None:
@@ -243,27 +234,6 @@ def _f(x: object) -> float | None:
 def _drops(s: Series) -> list[float]:
     v = s.values
     return [(b - a) / a for a, b in zip(v, v[1:], strict=False) if a]
-
-
-def _monotone(s: Series) -> str:
-    d = _drops(s)
-    if len(d) >= 2 and all(x > 0 for x in d):
-        return ", worse every epoch"
-    if len(d) >= 2 and all(x < 0 for x in d):
-        return ", better every epoch"
-    return ""
-
-
-def _shape(s: Series) -> str:
-    d = _drops(s)
-    if len(d) < 3:
-        return ""
-    if d[-1] > 0:
-        return f"The last epoch went up ({fmt.pct(d[-1])})."
-    if d[-1] < 2 * min(d[: len(d) // 2]):
-        return (f"It is accelerating: per-epoch change {fmt.pct(d[0])} at epoch "
-                f"{s.epochs[1]}, {fmt.pct(d[-1])} at epoch {s.epochs[-1]}.")
-    return ""
 
 
 def _listing(s: Series, pct: bool = False, keep: int = 12) -> str:

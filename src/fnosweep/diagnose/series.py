@@ -155,7 +155,8 @@ def _nonfinite_in(e: EpochRecord) -> str:
 
 def _nonfinite_value(e: EpochRecord) -> str:
     values = [("train loss", e.train_loss), ("train_err", e.train_err)]
-    values += [(f"gradient norm {k}", v) for k, v in e.grad_norm.items()]
+    # the first step's norm is one step: a NaN there is a step the counts (and the guard) saw
+    values += [(f"gradient norm {k}", v) for k, v in e.grad_norm.items() if k != "first"]
     values += [(f"eval {k}", v) for k, v in e.eval.items()]
     for name, v in values:
         if v is not None and not math.isfinite(v):

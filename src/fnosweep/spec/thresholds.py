@@ -50,6 +50,10 @@ class Thresholds:
     """Training loss at the last epoch this many times its best so far, and not explained by
     a learning-rate jump, counts as divergence even while it is finite. A warm restart bumps
     the loss by 1.2-3x and then recovers; a run that diverges keeps climbing."""
+    diverge_loss_rise: float = 0.5
+    """A training loss that rises for real over the run (Mann-Kendall, `trend_z`) and ends this
+    fraction above its best (+50 %) is divergence: a rising loss is instability, never a
+    plateau and never cured by a higher lr (issue 15: +124 % was called a plateau)."""
     blowup_relative_loss: float = 10.0
     """A relative loss (L2 or H1, as neuralop and fnosweep train) at or above this in any epoch
     is divergence even when finite and falling again afterwards: a zero output scores 1.0, so
@@ -128,6 +132,11 @@ class Thresholds:
     """Fall of the training loss since the best-eval epoch that makes it 'train improves'
     (below it, both stall: a plateau, not overfitting)."""
 
+    eval_gap_factor: float = 3.0
+    """Eval at least this many times the training loss in every epoch from the first, and not
+    following it down, points to the evaluation pipeline (a warning, ``eval_mismatch``): the
+    same relative loss on held-out data starts near the training loss."""
+
     # -- learning_slowly ---------------------------------------------------------------
     slow_budget_factor: float = 2.0
     """A run is learning too slowly when reaching the target at its current rate needs more
@@ -164,6 +173,7 @@ def _at_least(n: int) -> tuple[str, Callable[[float], bool]]:
 LIMITS: Mapping[str, tuple[str, Callable[[float], bool]]] = {
     "diverge_loss_factor": _FACTOR,
     "explode_epoch_growth": _FACTOR,
+    "diverge_loss_rise": _POSITIVE,
     "blowup_relative_loss": ("> 1 (a zero output scores 1.0)", lambda x: x > 1),
     "lr_jump": _FACTOR,
     "restart_recover_epochs": _at_least(1),
@@ -183,6 +193,7 @@ LIMITS: Mapping[str, tuple[str, Callable[[float], bool]]] = {
     "overfit_eval_rise": (">= 0", lambda x: x >= 0),
     "overfit_patience": _at_least(1),
     "overfit_train_drop": _FRACTION,
+    "eval_gap_factor": _FACTOR,
     "slow_budget_factor": (">= 1 (times the epoch budget)", lambda x: x >= 1),
     "overparam_ratio": _POSITIVE,
     "region_min_trials": _at_least(1),
