@@ -109,6 +109,10 @@ GOOD = [
     ("no is false for a bool",
      doc("training: {skip_nonfinite: yes}", "data: {normalize_output: no}"),
      lambda s: s.training.skip_nonfinite is True and s.data.normalize_output is False),
+    ("precision bf16, searchable", doc("training: {precision: bf16}", search="search: "
+                                       "{training.precision: {type: categorical, choices: [fp32, bf16]}}"),
+     lambda s: s.training.precision == "bf16" and s.search[0].choices == ("fp32", "bf16")),
+    ("precision fp32 by default", doc(), lambda s: s.training.precision == "fp32"),
     ("navier-stokes", doc("data: {problem: navier-stokes, viscosity: 1e-4, t_final: 5, dt: 1e-3}"),
      lambda s: s.data.name == "navier_stokes" and s.data.viscosity == 1e-4),
     ("files with a name", doc("data: {problem: files, root: '@FILES@', name: mine, resolution: 16}",
@@ -289,6 +293,7 @@ BAD = [
     ("epochs < 1", doc("training: {epochs: 0}"), 3, "training -> epochs", "0"),
     ("unknown loss", doc("training: {loss: mse}"), 3, "training -> loss", "'mse'"),
     ("bad device", doc("training: {device: gpu}"), 3, "training -> device", "'gpu'"),
+    ("unknown precision", doc("training: {precision: fp16}"), 3, "training -> precision", "'fp16'"),
     ("quoted yes for a bool", doc("training: {skip_nonfinite: 'yes'}"), 3,
      "training -> skip_nonfinite", "'yes'"),
     ("empty search", doc(search="search: {}"), 2, "search", None),
