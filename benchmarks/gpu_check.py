@@ -46,19 +46,25 @@ SITE = Path(tempfile.gettempdir()) / "fnosweep-site"
 PAPER_L2 = 0.0108
 
 CARRIED = ("neuraloperator", "tensorly", "tensorly-torch", "optuna", "alembic", "Mako", "colorlog",
-           "SQLAlchemy", "ray", "jsonschema", "jsonschema-specifications", "referencing", "rpds-py")  # fmt: skip
-"""What the GPU machine's python3 lacks (its package list: /work/.library/device/KINDS.md):
-fetched at the versions installed beside this script, so the machine runs what was tested."""
-RAY_DROPPED = ("ray/jars/", "ray/rllib/", "ray/llm/", "ray/dashboard/client/build/")
-"""Parts of the Ray wheel that a local Ray without dashboard never loads (Java workers,
-RLlib, the dashboard's web app): left out so that every wheel fits the 64 MiB a call carries."""
+           "SQLAlchemy", "ray", "jsonschema", "jsonschema-specifications", "referencing", "rpds-py",
+           "optuna-dashboard", "bottle", "plotly")  # fmt: skip
+"""What the GPU machine's python3 lacks (its package list: /work/.library/device/KINDS.md;
+the sweep's driver publishes optuna-dashboard notes with plotly figures): fetched at the
+versions installed beside this script, so that the machine runs what was tested."""
+TRIMMED = ("ray/jars/*", "ray/rllib/*", "ray/llm/*", "ray/dashboard/client/build/*", "tensorly/datasets/data/*",
+           "optuna_dashboard/public/*", "plotly/labextension/*", "plotly/package_data/widgetbundle.js",
+           "plotly/package_data/plotly.min.js", "plotly-*.data/*")  # fmt: skip
+"""Files (patterns) the GPU run never loads, left out so that the wheels fit the 64 MiB a
+device call carries: Ray's Java workers, RLlib and dashboard web app (a local Ray without
+dashboard), tensorly's sample datasets, optuna-dashboard's web app, plotly's JavaScript
+bundles and JupyterLab extension (no server, no HTML there)."""
 
 
 # -- setup: wheels here, install there ------------------------------------------------------------
 
 
 def fetch_wheels(folder: Path) -> None:
-    """Download the CARRIED wheels for CPython 3.12 on x86-64 Linux, trim Ray's."""
+    """Download the CARRIED wheels for CPython 3.12 on x86-64 Linux, and trim them."""
     from importlib.metadata import version
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -67,26 +73,33 @@ def fetch_wheels(folder: Path) -> None:
                                              "manylinux2014_x86_64", "manylinux1_x86_64")]  # fmt: skip
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--python-version",
                     "3.12", "--implementation", "cp", *platforms, "-d", str(folder), *pins], check=True)  # fmt: skip
-    for wheel in folder.glob("ray-*.whl"):
-        trim_wheel(wheel, RAY_DROPPED)
+    for wheel in folder.glob("*.whl"):
+        trim_wheel(wheel, TRIMMED)
     total = sum(w.stat().st_size for w in folder.glob("*.whl"))
     print(f"{len(list(folder.glob('*.whl')))} wheels, {total / 2**20:.1f} MiB in {folder}")
 
 
-def trim_wheel(wheel: Path, dropped: tuple[str, ...]) -> None:
-    """Rewrite a wheel without the files under `dropped` (its RECORD without their lines)."""
+def trim_wheel(wheel: Path, patterns: tuple[str, ...]) -> None:
+    """Rewrite a wheel without the files matching `patterns` (and their RECORD lines)."""
+    import fnmatch
     import zipfile
 
-    trimmed = wheel.with_suffix(".trim")
-    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(trimmed, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            if item.filename.startswith(dropped):
-                continue
-            data = src.read(item)
-            if item.filename.endswith(".dist-info/RECORD"):
-                lines = data.decode().splitlines(keepends=True)
-                data = "".join(line for line in lines if not line.startswith(dropped)).encode()
-            dst.writestr(item, data)
+    def dropped(name: str) -> bool:
+        return any(fnmatch.fnmatch(name, p) for p in patterns)
+
+    with zipfile.ZipFile(wheel) as src:
+        if not any(dropped(i.filename) for i in src.infolist()):
+            return
+        trimmed = wheel.with_suffix(".trim")
+        with zipfile.ZipFile(trimmed, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in src.infolist():
+                if dropped(item.filename):
+                    continue
+                data = src.read(item)
+                if item.filename.endswith(".dist-info/RECORD"):
+                    lines = data.decode().splitlines(keepends=True)
+                    data = "".join(line for line in lines if not dropped(line.split(",", 1)[0])).encode()
+                dst.writestr(item, data)
     trimmed.replace(wheel)
 
 
@@ -504,7 +517,8 @@ def run_all(a: argparse.Namespace, budget: Budget) -> None:
         (a.out / "gpu_check.md").write_text(markdown(results, command))
 
     scale = 0.3 if a.dry else 1.0  # the step estimates below, in seconds on the GPU machine
-    step(results, "gpu_tests", budget, 60 * scale)(lambda: gpu_tests(a.out, max(budget.left() - 240, 30), a.dry))
+    tests_timeout = min(max(budget.left() - 300, 30), 150)
+    step(results, "gpu_tests", budget, 60 * scale)(lambda: gpu_tests(a.out, tests_timeout, a.dry))
     step(results, "neuralop_bf16_alone", budget, 5)(lambda: neuralop_bf16_alone(device))
     for p in ("fp32", "bf16"):
         step(results, f"overhead_{p}", budget, 20 * scale)(lambda p=p: overhead(device, p, a.dry))
