@@ -698,3 +698,15 @@ def test_any_overrides_give_a_spec_or_a_spec_error(overrides):
         assert isinstance(load_spec(path, overrides), SweepSpec)
     except SpecError as e:
         assert "\n" not in str(e)
+
+
+def test_precision_is_written_only_when_not_the_default_and_a_change_defines_a_trial():
+    """A study stored before `training.precision` existed resumes (fp32 writes nothing);
+    switching a study to bf16 changes what its trials are, so a resume refuses it."""
+    from fnosweep.resume import spec_changes
+
+    fp32 = parse_spec(yaml.safe_load(doc()))
+    bf16 = parse_spec(yaml.safe_load(doc("training: {precision: bf16}")))
+    assert "precision" not in fp32.to_dict()["training"] and bf16.to_dict()["training"]["precision"] == "bf16"
+    assert parse_spec(bf16.to_dict()) == bf16
+    assert spec_changes(fp32.to_dict(), bf16.to_dict())[0] == ["training.precision: null -> bf16"]
