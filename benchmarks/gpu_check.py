@@ -442,6 +442,7 @@ def markdown(r: dict[str, Any], command: str) -> str:
         lines += ["", f"Packing: n quickstart-size trials at once ({pack['epochs_per_trial']} epochs each) {how}. "
                   "Steady: the sum of each trial's epochs/s after its first epoch; "
                   "scaling: steady total / (n × the lone trial's).", "",
+                  "Peak memory: torch's allocations in each trial's worker (its CUDA context comes on top).", "",
                   "| n | wall s | total epochs/s (wall) | total epochs/s (steady) | scaling | peak MiB per trial |",
                   "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
         for row in pack["rows"]:
@@ -529,7 +530,7 @@ def run_all(a: argparse.Namespace, budget: Budget) -> None:
     with ray_session():
         step(results, "packing", budget, 60 * scale)(lambda: packing(root, device, a.dry, budget))
         write()
-        reserve = 60 * scale  # what the sweep after the paper run needs at least
+        reserve = 10  # the paper run comes first: the sweep gets only what it leaves
         step(results, "paper_darcy", budget, 60 * scale)(lambda: paper_run(root, device, a.dry, budget, reserve))
         write()
         if results["paper_darcy"]["status"] == "done":
