@@ -404,7 +404,8 @@ def markdown(r: dict[str, Any], command: str) -> str:
         "",
     ]
     if tests := done("gpu_tests"):
-        lines += [f"`pytest -m gpu` ({', '.join(tests['files'])}): {tests['summary']} (exit {tests['exit_code']}).", ""]
+        code = "" if tests["exit_code"] is None else f" (exit {tests['exit_code']})"
+        lines += [f"`pytest -m gpu` ({', '.join(tests['files'])}): {tests['summary']}{code}.", ""]
     if alone := done("neuralop_bf16_alone"):
         lines += ["neuralop's FNO under bf16 autocast without fnosweep's fp32 spectral convolutions: "
                   + ("runs." if alone["runs"] else f"fails (`{alone['error']}`)."), ""]
@@ -442,7 +443,8 @@ def markdown(r: dict[str, Any], command: str) -> str:
         lines += ["", f"Packing: n quickstart-size trials at once ({pack['epochs_per_trial']} epochs each) {how}. "
                   "Steady: the sum of each trial's epochs/s after its first epoch; "
                   "scaling: steady total / (n × the lone trial's).", "",
-                  "Peak memory: torch's allocations in each trial's worker (its CUDA context comes on top).", "",
+                  "Peak memory: on a GPU torch's allocations in each trial's worker (its CUDA context comes on "
+                  "top); on a CPU the process's peak RSS.", "",
                   "| n | wall s | total epochs/s (wall) | total epochs/s (steady) | scaling | peak MiB per trial |",
                   "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
         for row in pack["rows"]:
