@@ -1,10 +1,11 @@
 """Training precision: fp32, or bf16 autocast with neuralop's spectral convolutions in fp32.
 
-``bf16`` runs the forward pass (and the loss on its output) under ``torch.autocast(dtype=
-torch.bfloat16)``: the lifting, skip and channel-MLP convolutions and the projection run
-in bf16, the weights stay float32, so gradients, the optimizer and the monitor's norms and
-clipping are float32 as in an fp32 run. ``backward`` and ``optimizer.step`` run outside
-autocast, as torch's AMP recipe says.
+``bf16`` runs the forward pass under ``torch.autocast(dtype=torch.bfloat16)``: the
+lifting, skip and channel-MLP convolutions and the projection run in bf16; the loss is
+computed on the output cast back to float32 (autocast would run its norms in fp32
+anyway); the weights stay float32, so gradients, the optimizer and the monitor's norms
+and clipping are float32 as in an fp32 run. ``backward`` and ``optimizer.step`` run
+outside autocast, as torch's AMP recipe says.
 
 Why the spectral convolutions are held in fp32 (what was found, torch 2.13, neuralop 2.0):
 
@@ -12,8 +13,10 @@ Why the spectral convolutions are held in fp32 (what was found, torch 2.13, neur
   issues #117844, #139313). Autocast on the CPU lists every ``torch.fft`` function as an
   fp32 op, so on a CPU neuralop's ``SpectralConv`` gets its bf16 input upcast and runs.
   Autocast on CUDA lists no FFT: the first block's ``rfftn`` receives the lifting's bf16
-  output and fails. cuFFT's half-precision path (fp16, not bf16) also takes only
-  power-of-two sizes, which Darcy's s=85 is not.
+  output and fails. That was read in torch's autocast lists and reproduced on a CPU with
+  the CPU's FFT policy removed (tests/test_precision.py), not yet seen on a GPU:
+  benchmarks/gpu_check.py records what a GPU does. cuFFT's half-precision path (fp16,
+  not bf16) also takes only power-of-two sizes, which Darcy's s=85 is not.
 - neuralop's own ``fno_block_precision`` ("half", "mixed") is fp16 (``x.half()``,
   ``chalf``), not bf16, and its ``Trainer(mixed_precision=True)`` uses autocast's default
   dtype (fp16 on CUDA), so neuralop has no bf16 path of its own to let stand.
