@@ -19,7 +19,9 @@ monitor's isolated costs per step and per epoch.
 
     PYTHONPATH=src .venv/bin/python benchmarks/monitor_overhead.py --threads 1
     PYTHONPATH=src .venv/bin/python benchmarks/monitor_overhead.py --quick
-    PYTHONPATH=src .venv/bin/python benchmarks/monitor_overhead.py --device cuda --size 64
+    PYTHONPATH=src .venv/bin/python benchmarks/monitor_overhead.py --device cuda --size 64 [--precision bf16]
+
+`measure(args)` returns the figures as a dict (benchmarks/gpu_check.py imports it).
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import copy
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from neuralop.losses import LpLoss
 from neuralop.models import FNO
 
 from fnosweep.monitor import StabilityMonitor
+from fnosweep.precision import forward_precision, keep_spectral_fp32
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,6 +53,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--reps", type=int, default=5, help="epochs of each loop, steps interleaved")
     p.add_argument("--clip", type=float, default=1.0)
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads on a CPU")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: autocast forward")
     p.add_argument("--quick", action="store_true", help="16², width 16, 2 layers, 3 epochs of 8 steps, 1 thread")
     a = p.parse_args()
     if a.quick:
@@ -61,7 +66,13 @@ def main() -> None:
     a = parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
+    report(measure(a))
+
+
+def measure(a: argparse.Namespace) -> dict[str, Any]:
+    """Time the three loops as `a` says (the options of `parse_args`); the figures as a dict."""
     device = torch.device(a.device)
+    precision = getattr(a, "precision", "fp32")
     torch.manual_seed(0)
     base = FNO(
         n_modes=(a.modes, a.modes),
@@ -70,6 +81,8 @@ def main() -> None:
         out_channels=1,
         n_layers=a.layers,
     ).to(device)
+    if precision == "bf16":
+        keep_spectral_fp32(base)  # the copies below keep the hooks
     x = torch.randn(a.batch * a.steps, 1, a.size, a.size, device=device)
     y = torch.randn_like(x)
     loss_fn = LpLoss(d=2)  # relative L2, summed over the batch (neuralop's default)
@@ -86,7 +99,9 @@ def main() -> None:
         def step(i: int) -> None:
             xb, yb = batches[i % a.steps]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
+            with forward_precision(precision, device):  # bf16: the forward only
+                out = model(xb)
+            loss = loss_fn(out.float(), yb)
             loss.backward()
             if monitor is None:
                 clip(params)  # type: ignore[misc]
@@ -118,33 +133,52 @@ def main() -> None:
     assert monitor is not None
     costs = isolated_costs(monitor, loss_fn, batches[0], a.clip, device)
     monitor.close()
+    ratios = {
+        base_name: {
+            "median_ratio": statistics.median(m / q for m, q in zip(times["monitored"], times[base_name], strict=True)),
+            "ratio_of_means": sum(times["monitored"]) / sum(times[base_name]),
+        }
+        for base_name in ("plain", "plain-real")
+    }
+    return {
+        "device": str(device), "threads": torch.get_num_threads(), "precision": precision,
+        "size": a.size, "width": a.width, "modes": a.modes, "layers": a.layers, "batch": a.batch,
+        "clip": a.clip, "reps": a.reps, "steps": a.steps,
+        "ms_per_step": {name: {"median": statistics.median(ts) * 1e3, "mean": statistics.fmean(ts) * 1e3,
+                               "min": min(ts) * 1e3, "max": max(ts) * 1e3} for name, ts in times.items()},
+        "monitored_over": ratios,
+        "isolated": {"clip_us": costs["clip"] * 1e6, "clip_real_us": costs["clip_real"] * 1e6,
+                     "hook_us": costs["hook"] * 1e6, "hook_share_of_step": costs["hook"] / statistics.median(
+                         times["plain-real"]), "end_epoch_ms": costs["end"] * 1e3},
+    }  # fmt: skip
 
+
+def report(fig: dict[str, Any]) -> None:
     print(
-        f"device {device} ({torch.get_num_threads()} threads): FNO {a.size}x{a.size}, "
-        f"width {a.width}, modes {a.modes}, {a.layers} layers, batch {a.batch}, "
-        f"AdamW, clip {a.clip}"
+        f"device {fig['device']} ({fig['threads']} threads, {fig['precision']}): FNO {fig['size']}x{fig['size']}, "
+        f"width {fig['width']}, modes {fig['modes']}, {fig['layers']} layers, batch {fig['batch']}, "
+        f"AdamW, clip {fig['clip']}"
     )
     print(
-        f"{a.reps} epochs of {a.steps} steps, the loops' steps interleaved "
+        f"{fig['reps']} epochs of {fig['steps']} steps, the loops' steps interleaved "
         "(the monitored loop's end_epoch is in the time of its epoch's last step)"
     )
-    for name, ts in times.items():
+    for name, t in fig["ms_per_step"].items():
         print(
-            f"  {name:<11} median {statistics.median(ts) * 1e3:8.2f} ms/step, "
-            f"mean {statistics.fmean(ts) * 1e3:8.2f} (min {min(ts) * 1e3:.2f}, max {max(ts) * 1e3:.2f})"
+            f"  {name:<11} median {t['median']:8.2f} ms/step, "
+            f"mean {t['mean']:8.2f} (min {t['min']:.2f}, max {t['max']:.2f})"
         )
-    for base_name in ("plain", "plain-real"):
-        ratios = [m / q for m, q in zip(times["monitored"], times[base_name], strict=True)]
+    for base_name, r in fig["monitored_over"].items():
         print(
-            f"  monitored/{base_name:<10} median of per-round ratios {statistics.median(ratios):.4f}, "
-            f"ratio of means {sum(times['monitored']) / sum(times[base_name]):.4f}   goal <= 1.02"
+            f"  monitored/{base_name:<10} median of per-round ratios {r['median_ratio']:.4f}, "
+            f"ratio of means {r['ratio_of_means']:.4f}   goal <= 1.02"
         )
-    step = statistics.median(times["plain-real"])
+    iso = fig["isolated"]
     print(
-        f"isolated, per step: clip_grad_norm_ {costs['clip'] * 1e6:.0f} us, real-view clip "
-        f"{costs['clip_real'] * 1e6:.0f} us, observe + monitor hook {costs['hook'] * 1e6:.0f} us "
-        f"(= {costs['hook'] / step:.2%} of a step); "
-        f"per epoch: end_epoch {costs['end'] * 1e3:.2f} ms"
+        f"isolated, per step: clip_grad_norm_ {iso['clip_us']:.0f} us, real-view clip "
+        f"{iso['clip_real_us']:.0f} us, observe + monitor hook {iso['hook_us']:.0f} us "
+        f"(= {iso['hook_share_of_step']:.2%} of a step); "
+        f"per epoch: end_epoch {iso['end_epoch_ms']:.2f} ms"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -52,3 +53,24 @@ def _quick(script: str, options: list[str]) -> str:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout
+
+
+@pytest.mark.slow
+def test_the_gpu_check_runs_every_step_dry(tmp_path: Path) -> None:
+    """benchmarks/gpu_check.py --dry: the GPU run's steps on the CPU at toy sizes, so the one
+    command a GPU session has minutes for has already run end to end."""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "gpu_check.py"), str(tmp_path), "--dry", "--budget-s", "600"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    results = json.loads((tmp_path / "gpu_check.json").read_text())
+    steps = ["gpu_tests", "neuralop_bf16_alone", "overhead_fp32", "overhead_bf16", "throughput_fp32",
+             "throughput_bf16", "packing", "paper_darcy", "around_paper"]
+    assert {s: results[s]["status"] for s in steps} == dict.fromkeys(steps, "done")
+    assert "tests/test_precision.py" in results["gpu_tests"]["files"]
+    assert [row["n"] for row in results["packing"]["rows"]] == [1, 2]
+    assert results["around_paper"]["epochs"] == 2 and results["around_paper"]["best_l2"] is not None
+    table = (tmp_path / "gpu_check.md").read_text()
+    assert "| trial / neuralop.Trainer samples/s |" in table and "Not measured" not in table

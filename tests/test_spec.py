@@ -109,6 +109,10 @@ GOOD = [
     ("no is false for a bool",
      doc("training: {skip_nonfinite: yes}", "data: {normalize_output: no}"),
      lambda s: s.training.skip_nonfinite is True and s.data.normalize_output is False),
+    ("precision bf16, searchable", doc("training: {precision: bf16}", search="search: "
+                                       "{training.precision: {type: categorical, choices: [fp32, bf16]}}"),
+     lambda s: s.training.precision == "bf16" and s.search[0].choices == ("fp32", "bf16")),
+    ("precision fp32 by default", doc(), lambda s: s.training.precision == "fp32"),
     ("navier-stokes", doc("data: {problem: navier-stokes, viscosity: 1e-4, t_final: 5, dt: 1e-3}"),
      lambda s: s.data.name == "navier_stokes" and s.data.viscosity == 1e-4),
     ("files with a name", doc("data: {problem: files, root: '@FILES@', name: mine, resolution: 16}",
@@ -289,6 +293,7 @@ BAD = [
     ("epochs < 1", doc("training: {epochs: 0}"), 3, "training -> epochs", "0"),
     ("unknown loss", doc("training: {loss: mse}"), 3, "training -> loss", "'mse'"),
     ("bad device", doc("training: {device: gpu}"), 3, "training -> device", "'gpu'"),
+    ("unknown precision", doc("training: {precision: fp16}"), 3, "training -> precision", "'fp16'"),
     ("quoted yes for a bool", doc("training: {skip_nonfinite: 'yes'}"), 3,
      "training -> skip_nonfinite", "'yes'"),
     ("empty search", doc(search="search: {}"), 2, "search", None),
@@ -693,3 +698,15 @@ def test_any_overrides_give_a_spec_or_a_spec_error(overrides):
         assert isinstance(load_spec(path, overrides), SweepSpec)
     except SpecError as e:
         assert "\n" not in str(e)
+
+
+def test_precision_is_written_only_when_not_the_default_and_a_change_defines_a_trial():
+    """A study stored before `training.precision` existed resumes (fp32 writes nothing);
+    switching a study to bf16 changes what its trials are, so a resume refuses it."""
+    from fnosweep.resume import spec_changes
+
+    fp32 = parse_spec(yaml.safe_load(doc()))
+    bf16 = parse_spec(yaml.safe_load(doc("training: {precision: bf16}")))
+    assert "precision" not in fp32.to_dict()["training"] and bf16.to_dict()["training"]["precision"] == "bf16"
+    assert parse_spec(bf16.to_dict()) == bf16
+    assert spec_changes(fp32.to_dict(), bf16.to_dict())[0] == ["training.precision: null -> bf16"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.space import trial_config
@@ -48,3 +49,25 @@ def test_every_scheduler_and_optimizer_runs(tmp_path, scheduler):
     )
     if scheduler == "step":
         assert epochs[1].lr == pytest.approx(epochs[0].lr * 0.5)
+
+
+def test_a_bf16_trial_records_the_fp32_metric_set_with_finite_values(tmp_path):
+    run32, fp32 = records(tmp_path, training__clip_threshold=1.0)
+    run16, bf16 = records(tmp_path, training__clip_threshold=1.0, training__precision="bf16")
+    assert run16.extra["precision"] == "bf16" and run32.extra["precision"] == "fp32"
+    for a, b in zip(fp32, bf16, strict=True):
+        assert set(b.to_dict()) == set(a.to_dict()) and set(b.eval) == set(a.eval) and set(b.groups) == set(a.groups)
+        values = [b.train_loss, b.weight_norm, *b.eval.values(), *b.grad_norm.values()]
+        assert all(math.isfinite(v) for v in values) and b.nonfinite_steps == 0
+        # The same model, data and seed: bf16 moves the figures by rounding, not by more.
+        assert b.eval["8_l2"] == pytest.approx(a.eval["8_l2"], rel=0.05)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_trial_trains_on_cuda(tmp_path, precision):
+    _, epochs = records(tmp_path, training__device="cuda", training__precision=precision)
+    for e in epochs:
+        assert e.nonfinite_steps == 0 and all(math.isfinite(v) for v in e.eval.values())
+        assert e.peak_mem_bytes > 0 and e.samples_per_s > 0

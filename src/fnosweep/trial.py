@@ -10,7 +10,9 @@ Differences from `neuralop.Trainer`, on purpose:
   metric), not on the training loss;
 - losses are computed on decoded (physical-unit) outputs in training and evaluation
   alike, so train and eval figures are comparable;
-- gradients are clipped (optionally) and measured by `StabilityMonitor`.
+- gradients are clipped (optionally) and measured by `StabilityMonitor`;
+- `training.precision: bf16` runs the forward under bf16 autocast with the spectral
+  convolutions in fp32 (`fnosweep.precision`); neuralop's Trainer has fp16 AMP only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from neuralop.models import FNO
 from fnosweep.data import load_dataset
 from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.monitor import StabilityMonitor
+from fnosweep.precision import forward_precision, keep_spectral_fp32
 from fnosweep.spec import TrainingSpec, TrialConfig
 
 EVAL_BATCH = 64
@@ -52,12 +55,17 @@ def run_trial(config: TrialConfig) -> Iterator[RunInfo | EpochRecord]:
     y_mean, y_std = _moments(y_train) if config.data.normalize_output else (0.0, 1.0)
 
     model = FNO(in_channels=x_train.shape[1], out_channels=y_train.shape[1], **config.model.fno_kwargs()).to(device)
+    if tr.precision == "bf16":
+        keep_spectral_fp32(model)  # torch's FFTs have no bf16 kernel (see fnosweep.precision)
     optimizer = build_optimizer(model, tr)
     scheduler = build_scheduler(optimizer, tr)
     loss_fn = LpLoss(d=2, p=2, reduction="sum") if tr.loss == "l2" else H1Loss(d=2, reduction="sum")
 
     def predict(x: torch.Tensor) -> torch.Tensor:
-        return model((x - x_mean) / x_std) * y_std + y_mean
+        with forward_precision(tr.precision, device):  # bf16: autocast for the forward only
+            out = model((x - x_mean) / x_std)
+        # Decoded in fp32, so the loss is fp32 too (autocast would run its norms in fp32 anyway).
+        return out.float() * y_std + y_mean
 
     monitor = StabilityMonitor(
         model,
@@ -160,6 +168,7 @@ def run_info_fields(config: TrialConfig, *, n_train: int) -> dict[str, Any]:
         "scheduler": tr.scheduler.type,
         "loss": tr.loss,
         "epochs": tr.epochs,
+        "precision": tr.precision,
         "problem": config.data.problem,
         "resolution": config.data.resolution,
         "study": config.study_name,

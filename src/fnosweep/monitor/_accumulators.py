@@ -13,6 +13,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+_LOW_PRECISION = (torch.bfloat16, torch.float16)
+"""Gradient and weight dtypes the monitor measures in float32 (a model cast to bf16)."""
+
 _CLIP_EPS = 1e-6
 """Added to the norm in the clip coefficient, as ``torch.nn.utils.clip_grad_norm_`` does."""
 
@@ -129,10 +132,11 @@ class EpochAccumulators:
             for p, c in zip(self.params, self._complex, strict=True)
         ]
         present = [g for g in grads if g is not None]
+        measured = _at_least_fp32(present)  # the clip multiplies `present`, the grads themselves
         if len(present) == len(grads):
-            norms = list(torch._foreach_norm(present))
+            norms = list(torch._foreach_norm(measured))
         else:  # parameters without a gradient this step count as zero
-            computed = iter(torch._foreach_norm(present) if present else ())
+            computed = iter(torch._foreach_norm(measured) if measured else ())
             norms = [next(computed) if g is not None else self._zero for g in grads]
         sq = torch.stack(norms).to(self._norm_dtype).square()
         norms_now = torch.mv(self._membership, sq).sqrt()  # [total, groups...], pre-clip
@@ -231,5 +235,11 @@ def _real_views(tensors: list[Tensor]) -> list[Tensor]:
     return [torch.view_as_real(t) if t.is_complex() else t for t in tensors]
 
 
+def _at_least_fp32(tensors: list[Tensor]) -> list[Tensor]:
+    """bf16/fp16 tensors upcast to float32 (a copy), others as they are: a norm computed in
+    bf16 keeps ~3 significant digits, and in fp16 overflows past 65504."""
+    return [t.float() if t.dtype in _LOW_PRECISION else t for t in tensors]
+
+
 def _total_norm(tensors: list[Tensor], dtype: torch.dtype) -> Tensor:
-    return torch.stack(torch._foreach_norm(tensors)).to(dtype).square().sum().sqrt()
+    return torch.stack(torch._foreach_norm(_at_least_fp32(tensors))).to(dtype).square().sum().sqrt()

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fnosweep.errors import SpecError
 from fnosweep.spec._yaml import KeyPath, show_name
-from fnosweep.spec.vocabulary import BACKENDS, LOSSES, OPTIMIZERS, PROBLEMS, SCHEDULERS
+from fnosweep.spec.vocabulary import BACKENDS, LOSSES, OPTIMIZERS, PRECISIONS, PROBLEMS, SCHEDULERS
 
 
 class Invalid(Exception):
@@ -230,7 +230,7 @@ TRAINING_FIELDS: dict[str, Check] = {
     "optimizer": choice(*OPTIMIZERS), "lr": real(gt=0), "weight_decay": real(ge=0),
     "momentum": real(ge=0, lt=1), "clip_threshold": optional(real(gt=0)),
     "batch_size": integer(ge=1), "epochs": integer(ge=1), "loss": choice(*LOSSES),
-    "device": _DEVICE, "seed": integer(ge=0), "skip_nonfinite": BOOL,
+    "device": _DEVICE, "seed": integer(ge=0), "skip_nonfinite": BOOL, "precision": choice(*PRECISIONS),
 }
 RESOURCES_FIELDS: dict[str, Check] = {
     "cpu": real(gt=0), "gpu": real(ge=0), "memory_mb": optional(integer(ge=1)),

@@ -170,6 +170,10 @@ class TrainingSpec:
     """Seed of model initialisation and batch order."""
     skip_nonfinite: bool = False
     """Skip an optimizer step whose loss or gradient is not finite (else it is taken)."""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """fp32, or bf16: the forward pass (and the loss on its output) under
+    `torch.autocast(dtype=bfloat16)`; weights, gradients, optimizer, the monitor's norms and
+    clipping, and neuralop's spectral convolutions (FFTs) stay float32."""
 
 
 @dataclass(frozen=True, kw_only=True)

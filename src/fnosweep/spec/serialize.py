@@ -54,6 +54,8 @@ def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
         del data["t0"]  # the default: specs (and stored studies) from before t0 read the same
     training = {f.name: getattr(spec.training, f.name) for f in dataclasses.fields(spec.training)}
     training["scheduler"] = dataclasses.asdict(spec.training.scheduler)
+    if training["precision"] == "fp32":
+        del training["precision"]  # the default: studies stored from before precision resume as they were
     execution = dataclasses.asdict(spec.execution)
     return _plain_out({
         "study": {

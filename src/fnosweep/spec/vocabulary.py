@@ -11,6 +11,7 @@ from fnosweep.data.request import PROBLEMS  # noqa: F401 (the data package's lis
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULERS = ("none", "step", "cosine", "plateau")
 LOSSES = ("l2", "h1")
+PRECISIONS = ("fp32", "bf16")
 BACKENDS = ("ray", "inline")
 DIRECTIONS = ("minimize", "maximize")
 SEARCH_TYPES = ("float", "int", "categorical")
