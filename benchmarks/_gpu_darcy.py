@@ -71,10 +71,8 @@ def paper_run(root: Path, device: str, dry: bool, budget: Budget, reserve_s: flo
 
 
 def _run_sweep() -> Callable[..., Any]:
-    try:  # the layout after issue 14
-        from fnosweep.sweep import run_sweep
-    except ImportError:
-        from fnosweep.driver import run_sweep
+    from fnosweep.sweep.driver import run_sweep
+
     return run_sweep
 
 

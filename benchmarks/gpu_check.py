@@ -90,7 +90,7 @@ def neuralop_bf16_alone(device: str) -> dict[str, Any]:
     import torch
     from neuralop.models import FNO
 
-    from fnosweep.precision import forward_precision
+    from fnosweep.trial.precision import forward_precision
 
     model = FNO(n_modes=(8, 8), hidden_channels=16, in_channels=1, out_channels=1, n_layers=2).to(device)
     try:

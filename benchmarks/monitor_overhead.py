@@ -38,7 +38,7 @@ from neuralop.losses import LpLoss
 from neuralop.models import FNO
 
 from fnosweep.monitor import StabilityMonitor
-from fnosweep.precision import forward_precision, keep_spectral_fp32
+from fnosweep.trial.precision import forward_precision, keep_spectral_fp32
 
 
 def parse_args() -> argparse.Namespace:

@@ -70,10 +70,10 @@ def measure(*, res: int, width: int, modes: int, n_train: int, epochs: int, batc
     from torch.utils.data import DataLoader, Dataset
 
     from fnosweep.data import ensure_dataset, load_split
-    from fnosweep.precision import keep_spectral_fp32
     from fnosweep.space import trial_config
     from fnosweep.spec import parse_spec
     from fnosweep.trial import run_trial
+    from fnosweep.trial.precision import keep_spectral_fp32
 
     root = root or Path(tempfile.mkdtemp(prefix="fnosweep-bench-"))
     doc = {

@@ -13,7 +13,7 @@ from torch import nn
 
 from fnosweep.history import EpochRecord
 from fnosweep.monitor import StabilityMonitor
-from fnosweep.precision import forward_precision, keep_spectral_fp32
+from fnosweep.trial.precision import forward_precision, keep_spectral_fp32
 
 N, BATCH = 16, 8
 

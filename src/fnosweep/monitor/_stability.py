@@ -120,7 +120,7 @@ class StabilityMonitor:
       and steps the scaler skips are not steps (the hook does not run).
     - bf16: under autocast the gradients of float32 weights are float32; gradients (and
       weights) of a model cast to bf16/fp16 are measured in float32 all the same, and
-      clipped in place in their own dtype. `fnosweep.precision` has the forward's recipe.
+      clipped in place in their own dtype. `fnosweep.trial.precision` has the forward's recipe.
     """
 
     def __init__(

@@ -12,7 +12,7 @@ Differences from `neuralop.Trainer`, on purpose:
   alike, so train and eval figures are comparable;
 - gradients are clipped (optionally) and measured by `StabilityMonitor`;
 - `training.precision: bf16` runs the forward under bf16 autocast with the spectral
-  convolutions in fp32 (`fnosweep.precision`); neuralop's Trainer has fp16 AMP only.
+  convolutions in fp32 (`fnosweep.trial.precision`); neuralop's Trainer has fp16 AMP only.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from neuralop.models import FNO
 from fnosweep.data import load_dataset
 from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.monitor import StabilityMonitor
-from fnosweep.precision import forward_precision, keep_spectral_fp32
 from fnosweep.spec import TrainingSpec, TrialConfig
+from fnosweep.trial.precision import forward_precision, keep_spectral_fp32
 
 EVAL_BATCH = 64
 """Samples per forward pass in evaluation (memory only: results do not depend on it)."""
@@ -56,7 +56,7 @@ def run_trial(config: TrialConfig) -> Iterator[RunInfo | EpochRecord]:
 
     model = FNO(in_channels=x_train.shape[1], out_channels=y_train.shape[1], **config.model.fno_kwargs()).to(device)
     if tr.precision == "bf16":
-        keep_spectral_fp32(model)  # torch's FFTs have no bf16 kernel (see fnosweep.precision)
+        keep_spectral_fp32(model)  # torch's FFTs have no bf16 kernel (see fnosweep.trial.precision)
     optimizer = build_optimizer(model, tr)
     scheduler = build_scheduler(optimizer, tr)
     loss_fn = LpLoss(d=2, p=2, reduction="sum") if tr.loss == "l2" else H1Loss(d=2, reduction="sum")
