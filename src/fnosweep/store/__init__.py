@@ -23,20 +23,15 @@ from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import lock
 from fnosweep.store import tables as t
+from fnosweep.store.urls import redact, url_problem
 from fnosweep.store.values import DriverLock, TrialRow, dumps, now, trial_row
+
+__all__ = ["DriverLock", "Store", "TrialRow", "engine_kwargs", "redact"]
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
-
-
-def redact(url: str) -> str:
-    """A storage URL fit to print: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
 
 
 def engine_kwargs(url: str) -> dict[str, Any]:
@@ -60,12 +55,13 @@ class Store:
         SQLite files get WAL journaling: readers (a dashboard, `fnosweep report`) then
         never block the driver, the study's only writer.
         """
-        try:
-            parsed = make_url(url)
-        except ArgumentError:
+        problem = url_problem(url)
+        if problem is not None:
             raise StoreError(
-                f"storage URL {url!r} is not a database URL (expected e.g. sqlite:///studies/x.db or postgresql+psycopg://user@host/db)"
-            ) from None
+                f"storage URL {redact(url)!r} is not a database URL ({problem}); expected e.g. "
+                "sqlite:///studies/x.db or postgresql+psycopg://user@host/db"
+            )
+        parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             db = Path(parsed.database)
             if not create and not db.exists():
@@ -80,7 +76,7 @@ class Store:
         try:
             engine = create_engine(url, **engine_kwargs(url))
         except (ArgumentError, ImportError) as e:
-            raise StoreError(f"storage {redact(url)}: {e}") from None
+            raise StoreError(f"storage {redact(url)}: {redact(str(e))}") from None
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine, url)
@@ -352,4 +348,4 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _first_line(e: BaseException) -> str:
     orig = getattr(e, "orig", None)
     text = str(orig if orig is not None else e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    return redact(text.splitlines()[0]) if text else type(e).__name__
