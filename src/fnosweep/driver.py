@@ -33,6 +33,7 @@ from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.space import suggest, trial_config
 from fnosweep.spec import SweepSpec
+from fnosweep.store import DamagedStore, damaged
 from fnosweep.store.values import DriverLock
 from fnosweep.sweep_result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
 from fnosweep.view.dashboard import publish_study
@@ -117,6 +118,10 @@ class Driver:
         except (StoreError, StorageInternalError, SQLAlchemyError) as e:
             # The database is gone (the store already retried): stop the workers and leave. The
             # trials still RUNNING in the study are failed and re-queued by the next driver.
+            # A damaged one will not come back: say so, not "run the same command".
+            broken = e if isinstance(e, DamagedStore) else damaged(self.spec.study.storage, e)
+            if broken is not None:
+                raise broken from None
             raise StoreError(
                 f"lost the study database, so the sweep stopped: {str(e).splitlines()[0]}. "
                 f"When it is back, run the same command: study {self.spec.study.name!r} resumes"

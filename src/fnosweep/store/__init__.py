@@ -23,15 +23,29 @@ from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import lock
 from fnosweep.store import tables as t
+from fnosweep.store.sqlite import corruption, sqlite_read_only, sqlite_read_only_url
 from fnosweep.store.urls import redact, url_problem
 from fnosweep.store.values import DriverLock, TrialRow, dumps, now, trial_row
 
-__all__ = ["DriverLock", "Store", "TrialRow", "engine_kwargs", "redact"]
+__all__ = ["DamagedStore", "DriverLock", "Store", "TrialRow", "damaged", "engine_kwargs", "redact"]
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
+
+
+class DamagedStore(StoreError):
+    """The study database is damaged (a corrupt page, not a database): waiting will not help."""
+
+
+def damaged(url: str, e: BaseException) -> DamagedStore | None:
+    """The error to raise when `e` says the database at `url` is damaged; None when it does not."""
+    detail = corruption(e)
+    if detail is None:
+        return None
+    backup = " (for SQLite, `sqlite3 FILE .recover` may save part of it)" if url.startswith("sqlite") else ""
+    return DamagedStore(f"storage {redact(url)} is damaged ({redact(detail)}): restore it from a backup{backup}")
 
 
 def engine_kwargs(url: str) -> dict[str, Any]:
@@ -62,10 +76,19 @@ class Store:
                 "sqlite:///studies/x.db or postgresql+psycopg://user@host/db"
             )
         parsed = make_url(url)
+        read_only = False
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             db = Path(parsed.database)
             if not create and not db.exists():
                 raise StoreError(f"storage {redact(url)}: no such database file {db}")
+            if db.is_file() and db.stat().st_size == 0:  # SQLite would take it for a new, empty database
+                raise StoreError(
+                    f"storage {redact(url)}: the file is empty (0 bytes), not a study database; if a run was "
+                    "killed while creating it, delete it and run again, else restore it from a backup"
+                )
+            read_only = not create and sqlite_read_only(db)
+            if read_only:  # a read-only mount, another user's file: a reader need not write
+                url = sqlite_read_only_url(db)
             if create:
                 try:
                     db.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +100,7 @@ class Store:
             engine = create_engine(url, **engine_kwargs(url))
         except (ArgumentError, ImportError) as e:
             raise StoreError(f"storage {redact(url)}: {redact(str(e))}") from None
-        if engine.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite" and not read_only:
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine, url)
         try:
@@ -88,7 +111,7 @@ class Store:
                     raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
         except SQLAlchemyError as e:
             engine.dispose()
-            raise StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
+            raise damaged(url, e) or StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
         except StoreError:
             engine.dispose()  # no connection left open behind a refusal
             raise
@@ -103,7 +126,7 @@ class Store:
             with self._engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
+            raise damaged(self.url, e) or StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
 
     def _retrying(self, write: Callable[[Connection], Any]) -> Any:
         """Run one write transaction, retried while the database is unreachable.
@@ -123,7 +146,7 @@ class Store:
                     ) from e
                 time.sleep(pause)
             except SQLAlchemyError as e:
-                raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
+                raise damaged(self.url, e) or StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
         raise AssertionError("unreachable")
 
     # -- studies ---------------------------------------------------------------------
