@@ -293,7 +293,11 @@ def test_an_intact_study_on_a_read_only_mount_is_read(tmp_path, wal):
     ro = tmp_path / "ro"
     ro.mkdir()
     url = f"sqlite:///{ro}/s.db"
-    build_sweep(url, "s", n_trials=6, epochs=3, seed=2)
+    build_sweep(f"sqlite:///{tmp_path}/built.db", "s", n_trials=6, epochs=3, seed=2)
+    with sqlite3.connect(tmp_path / "built.db") as built, sqlite3.connect(ro / "s.db") as copy:
+        built.backup(copy)  # a WAL-mode study closed cleanly: no -wal or -shm file beside it
+    copy.close()
+    assert sorted(os.listdir(ro)) == ["s.db"]
     if wal:  # a driver killed after its last commit: the newest rows are in s.db-wal only
         script = ("import os, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=WAL'); "
                   "c.execute('PRAGMA wal_autocheckpoint=0'); "

@@ -87,8 +87,6 @@ class Store:
                     "killed while creating it, delete it and run again, else restore it from a backup"
                 )
             read_only = not create and sqlite_read_only(db)
-            if read_only:  # a read-only mount, another user's file: a reader need not write
-                url = sqlite_read_only_url(db)
             if create:
                 try:
                     db.parent.mkdir(parents=True, exist_ok=True)
@@ -96,8 +94,10 @@ class Store:
                     raise StoreError(f"storage {redact(url)}: cannot create {db.parent}: {e.strerror}") from None
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        # a read-only mount, another user's file: a reader need not write (messages keep `url`)
+        engine_url = sqlite_read_only_url(Path(parsed.database or "")) if read_only else url
         try:
-            engine = create_engine(url, **engine_kwargs(url))
+            engine = create_engine(engine_url, **engine_kwargs(url))
         except (ArgumentError, ImportError) as e:
             raise StoreError(f"storage {redact(url)}: {redact(str(e))}") from None
         if engine.dialect.name == "sqlite" and not read_only:
