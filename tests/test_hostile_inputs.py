@@ -78,8 +78,7 @@ def test_no_command_prints_a_password(tmp_path):
     out = fnosweep("validate", str(spec), cwd=tmp_path)
     assert out.returncode == 0 and "storage   postgresql+psycopg://u" in out.stdout, out.stderr
     assert SECRET not in out.stdout + out.stderr
-    for args in (["run", str(spec)], ["report", url], ["trials", url], ["diagnose", url], ["dashboard", url],
-                 ["report", str(spec)]):
+    for args in (["run", str(spec)], ["report", url], ["diagnose", url], ["dashboard", url]):
         out = fnosweep(*args, cwd=tmp_path)
         line = refused(out, "cannot open storage postgresql+psycopg://u")
         assert SECRET not in out.stdout + line, (args, line)
@@ -255,6 +254,13 @@ def test_a_hostile_history_line_is_one_line_naming_file_and_line(tmp_path, conte
 def test_a_history_that_is_no_file_is_refused(tmp_path, path, expected):
     refused(fnosweep("diagnose", "--history", path, cwd=tmp_path, timeout=60), expected)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "p"
+    os.mkfifo(fifo)
+    refused(fnosweep("diagnose", "--history", str(fifo), cwd=tmp_path, timeout=60), "p: is not a regular file")
+    refused(fnosweep("validate", str(fifo), cwd=tmp_path, timeout=60), "p: is not a regular file")
 
 
 # -- bounded strings (item 18) ------------------------------------------------------------------

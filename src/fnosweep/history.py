@@ -265,9 +265,9 @@ def read_history(path: str | os.PathLike[str]) -> History:
     if p.is_dir():
         raise HistoryError(f"{p}: is a directory, expected a history file (.jsonl)")
     try:
+        if not stat.S_ISREG(p.stat().st_mode):  # /dev/zero never ends; opening a pipe blocks
+            raise HistoryError(f"{p}: is not a regular file (a device or a pipe?), expected a history (.jsonl)")
         with open(p, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # /dev/zero, a pipe: no end to read
-                raise HistoryError(f"{p}: is not a regular file (a device or a pipe?), expected a history (.jsonl)")
             data = f.read(MAX_HISTORY_BYTES + 1)
     except OSError as e:  # /proc/self/mem and the like: listed as files, unreadable
         raise HistoryError(f"{p}: cannot be read: {e.strerror or e}") from None

@@ -9,7 +9,6 @@ into the place an error message points at: `file:line` or the `--set` that wrote
 from __future__ import annotations
 
 import copy
-import os
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,9 +90,9 @@ def load_document(path: str | Path) -> tuple[Any, dict[KeyPath, int], str]:
     if not file.exists():
         raise SpecError(f"{source}: no such file")
     try:
+        if not stat.S_ISREG(file.stat().st_mode):  # /dev/zero never ends; opening a pipe blocks
+            raise SpecError(f"{source}: is not a regular file (a device or a pipe?), expected a YAML spec file")
         with open(file, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # /dev/zero, a pipe: no end to read
-                raise SpecError(f"{source}: is not a regular file (a device or a pipe?), expected a YAML spec file")
             data = f.read(MAX_SPEC_BYTES + 1)
         if len(data) > MAX_SPEC_BYTES:
             size = file.stat().st_size
