@@ -16,6 +16,8 @@ import dataclasses
 import json
 import math
 import os
+import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,14 @@ from typing import Any
 from fnosweep.errors import HistoryError
 
 Stats = Mapping[str, float | None]
+
+MAX_HISTORY_BYTES = 256_000_000
+"""A history file is read whole; a bigger one (or a device) is refused before reading."""
+MAX_LINE_CHARS = 1_000_000
+"""An epoch line is about a kilobyte (a few hundred layer groups would still fit)."""
+MAX_NESTING = 16
+"""A history line nests 3 levels (groups -> group -> stats); json's reader recurses."""
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,10 +219,18 @@ def parse_lines(lines: Iterable[str], source: str = "<history>") -> History:
         if not raw.strip():
             continue
         where = f"{source}, line {n}"
+        if len(raw) > MAX_LINE_CHARS:
+            raise HistoryError(f"{where}: is {len(raw)} characters long; a history line is at most "
+                               f"{MAX_LINE_CHARS} (an epoch line is about a kilobyte)")
+        if _nesting(raw) > MAX_NESTING:
+            raise HistoryError(f"{where}: nests arrays or objects more than {MAX_NESTING} levels deep; "
+                               "a history line nests 3")
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as e:
             raise HistoryError(f"{where}: not valid JSON ({e.msg}, column {e.colno})") from None
+        except ValueError as e:  # e.g. an integer past Python's 4300-digit conversion limit
+            raise HistoryError(f"{where}: not valid JSON ({str(e).split(';')[0]})") from None
         if not isinstance(obj, dict):
             raise HistoryError(f"{where}: expected a JSON object, but got {type(obj).__name__}")
         kind = obj.get("kind")
@@ -252,14 +270,36 @@ def read_history(path: str | os.PathLike[str]) -> History:
     if p.is_dir():
         raise HistoryError(f"{p}: is a directory, expected a history file (.jsonl)")
     try:
-        text = p.read_bytes().decode("utf-8")
+        if not stat.S_ISREG(p.stat().st_mode):  # /dev/zero never ends; opening a pipe blocks
+            raise HistoryError(f"{p}: is not a regular file (a device or a pipe?), expected a history (.jsonl)")
+        with open(p, "rb") as f:
+            data = f.read(MAX_HISTORY_BYTES + 1)
+    except OSError as e:  # /proc/self/mem and the like: listed as files, unreadable
+        raise HistoryError(f"{p}: cannot be read: {e.strerror or e}") from None
+    if len(data) > MAX_HISTORY_BYTES:
+        raise HistoryError(f"{p}: is over {MAX_HISTORY_BYTES // 1_000_000} MB; a history file is at most that "
+                           "(a trial of 10 000 epochs is about 10 MB)")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = p.read_bytes()[: e.start].count(b"\n") + 1
+        line = data[: e.start].count(b"\n") + 1
         raise HistoryError(f"{p}, line {line}: not UTF-8 text (is this a binary file?)") from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise HistoryError(f"{p}, line {line}: holds NUL bytes (is this a binary file?)")
     return parse_lines(text.splitlines(), source=str(p))
+
+
+def _nesting(line: str) -> int:
+    """How deep brackets nest in a line (brackets in strings count too: a bound, not a parse)."""
+    depth = deepest = 0
+    for char in _NOT_BRACKET.sub("", line):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def write_history(path: str | os.PathLike[str], history: History) -> None:

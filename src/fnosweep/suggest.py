@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from collections.abc import Mapping
@@ -12,6 +13,10 @@ import yaml
 
 from fnosweep.diagnose.suggest import settle_conditions
 from fnosweep.errors import FnosweepError
+from fnosweep.store.urls import redact
+
+STORAGE_VARIABLE = "${FNOSWEEP_STORAGE}"
+"""What a follow-up spec holds instead of a storage URL with a password in it."""
 
 
 def followup_spec(spec: Mapping[str, Any], space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -20,7 +25,9 @@ def followup_spec(spec: Mapping[str, Any], space: Mapping[str, Mapping[str, Any]
     study = doc.setdefault("study", {})
     study["name"] = f"{study.get('name', 'sweep')}_next"
     if "storage" in study:
-        study["storage"] = str(study["storage"]).replace(f"{spec['study']['name']}.db", f"{study['name']}.db")
+        storage = str(study["storage"]).replace(f"{spec['study']['name']}.db", f"{study['name']}.db")
+        # a spec file is no place for a password: the study's own ${VAR} is kept, a literal one is not
+        study["storage"] = STORAGE_VARIABLE if redact(storage) != storage else storage
     searched = dict(doc.get("search", {}))
     for key, narrowed in space.items():
         old = searched.get(key, {})
@@ -31,17 +38,27 @@ def followup_spec(spec: Mapping[str, Any], space: Mapping[str, Mapping[str, Any]
     return doc
 
 
-def write_followup_spec(path: Path, spec: Mapping[str, Any], space: Mapping[str, Mapping[str, Any]]) -> None:
-    """Write the follow-up spec atomically (a crash leaves no half file)."""
+def write_followup_spec(path: Path, spec: Mapping[str, Any], space: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """Write the follow-up spec atomically (a crash leaves no half file).
+
+    Returns a note for the user when the study's storage URL held a password, which the
+    file then names as ${FNOSWEEP_STORAGE} instead."""
     if not spec:
         raise FnosweepError("--suggest needs the study's spec, and this study was not run by fnosweep")
+    followup = followup_spec(spec, space)
     text = "# Follow-up sweep written by `fnosweep diagnose --suggest`: the stable region of the last one.\n"
-    text += yaml.safe_dump(followup_spec(spec, space), sort_keys=False, default_flow_style=None)
+    text += yaml.safe_dump(followup, sort_keys=False, default_flow_style=None)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(text)
         os.replace(tmp, path)
     except OSError as e:
-        raise FnosweepError(f"cannot write {path}: {e.strerror}") from None
+        raise FnosweepError(f"--suggest: cannot write {path}: {e.strerror or e}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to remove, or a read-only directory
+            tmp.unlink(missing_ok=True)
+    storage = str(spec.get("study", {}).get("storage", ""))
+    if followup.get("study", {}).get("storage") == STORAGE_VARIABLE and storage != STORAGE_VARIABLE:
+        return (f"{path}: study.storage is {STORAGE_VARIABLE}, as the study's URL ({redact(storage)}) holds a "
+                "password; set FNOSWEEP_STORAGE to that URL before running it")
+    return None

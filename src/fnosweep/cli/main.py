@@ -161,8 +161,10 @@ def diagnose(
                                      space=spec.get("search"), thresholds=thresholds)
         except ValueError as e:
             raise FnosweepError(f"--suggest: {e}") from None
-        write_followup_spec(suggest, spec, space)
+        note = write_followup_spec(suggest, spec, space)
         typer.echo(f"wrote {suggest}: the search space narrowed to the stable region", err=True)
+        if note:
+            typer.echo(note, err=True)
 
 
 def _metric_of(ref: Any) -> str | None:
@@ -201,7 +203,9 @@ def main() -> None:
     except FnosweepError as e:
         if _debug:
             raise
-        typer.echo(f"fnosweep: {e}", err=True)
+        from fnosweep.store.urls import redact  # the last guard: a message never shows a password
+
+        typer.echo(f"fnosweep: {redact(str(e))}", err=True)
         sys.exit(1)
 
 

@@ -16,9 +16,12 @@ leaves either no sidecar (regenerate) or a sidecar that describes the file besid
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import pickle
 import secrets
+import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,7 +48,8 @@ def _atomic_target(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only on success."""
     # A fresh name beside the target (same file system, so the rename is atomic);
     # created by the writer, so it gets the usual umask permissions.
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    _remove_orphans(path)
+    tmp = path.parent / f".{path.name}.{_HOST}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         yield Path(tmp)
         with open(tmp, "rb") as f:
@@ -54,6 +58,30 @@ def _atomic_target(path: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+_HOST = socket.gethostname().replace(".", "_")
+
+
+def _remove_orphans(path: Path) -> None:
+    """Remove temporaries of `path` left by a killed writer: this host's, of a dead pid.
+
+    (Another host's, on a shared file system, may be live: they are left alone.)"""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.{glob.escape(_HOST)}.*.tmp"):
+        pid = tmp.name[len(f".{path.name}.{_HOST}.") :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
 
 
 def write_split(path: str | os.PathLike[str], x: torch.Tensor, y: torch.Tensor, params: Mapping[str, Any]) -> None:
@@ -109,7 +137,14 @@ def load_split(path: str | os.PathLike[str]) -> tuple[torch.Tensor, torch.Tensor
         raise DataError(f"data file {path} does not exist (expected a neuralop .pt file)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+    except pickle.UnpicklingError as e:  # torch's text advises weights_only=False: not for an untrusted file
+        found = [line.strip() for line in str(e).splitlines() if "GLOBAL" in line or "global" in line]
+        raise DataError(
+            f"cannot load {path}: it holds pickled Python objects, not only tensors"
+            f"{f' ({found[0]})' if found else ''}; fnosweep never loads those, as loading them can run "
+            "code; expected a neuralop .pt file of tensors x and y"
+        ) from e
+    except Exception as e:  # torch raises RuntimeError, EOFError, ...
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"cannot load {path}: {first}") from e
     if not isinstance(payload, dict) or not {"x", "y"} <= payload.keys():

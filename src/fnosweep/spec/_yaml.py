@@ -9,6 +9,7 @@ into the place an error message points at: `file:line` or the `--set` that wrote
 from __future__ import annotations
 
 import copy
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,14 @@ KeyPath = tuple[str, ...]
 
 _MAX_VALUES = 100_000
 """Aliases can expand a small file exponentially ("billion laughs"); stop well before."""
+MAX_SPEC_BYTES = 1_000_000
+"""A spec is a few kilobytes; a bigger file is refused before YAML reads any of it."""
+MAX_OVERRIDE_CHARS = 10_000
+"""A `--set` value is one field, a list of choices at most."""
+MAX_NODES = 20_000
+"""YAML nodes (scalars, lists, mappings, aliases) a spec may hold, counted while composing."""
+MAX_DEPTH = 50
+"""Nesting levels a spec may use (it needs about 6); PyYAML composes recursively."""
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
@@ -81,7 +90,17 @@ def load_document(path: str | Path) -> tuple[Any, dict[KeyPath, int], str]:
     if not file.exists():
         raise SpecError(f"{source}: no such file")
     try:
-        text = file.read_bytes().decode("utf-8")
+        if not stat.S_ISREG(file.stat().st_mode):  # /dev/zero never ends; opening a pipe blocks
+            raise SpecError(f"{source}: is not a regular file (a device or a pipe?), expected a YAML spec file")
+        with open(file, "rb") as f:
+            data = f.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            size = file.stat().st_size
+            raise SpecError(
+                f"{source}: is {_megabytes(max(size, len(data)))}; a spec file is at most "
+                f"{_megabytes(MAX_SPEC_BYTES)} (a spec is a few kilobytes)"
+            )
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SpecError(f"{source}: is not UTF-8 text (byte {e.start})") from e
     except OSError as e:
@@ -90,10 +109,14 @@ def load_document(path: str | Path) -> tuple[Any, dict[KeyPath, int], str]:
     return doc, lines, source
 
 
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
 def parse_document(text: str, source: str) -> tuple[Any, dict[KeyPath, int]]:
     """Compose YAML text (safe tags only) into plain data and the line of every key path."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text, source)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -118,6 +141,37 @@ def parse_document(text: str, source: str) -> tuple[Any, dict[KeyPath, int]]:
     return doc, walker.lines
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe composer, counting nodes and nesting as it goes: a huge list or a deep
+    nest is refused at its node MAX_NODES or level MAX_DEPTH, before more is built."""
+
+    def __init__(self, text: str, source: str) -> None:
+        super().__init__(text)
+        self.source, self.nodes, self.depth = source, 0, 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.nodes += 1
+        self.depth += 1
+        try:
+            if self.nodes > MAX_NODES or self.depth > MAX_DEPTH:
+                line = self.peek_event().start_mark.line + 1
+                what = (f"more than {MAX_NODES} values" if self.nodes > MAX_NODES
+                        else f"nesting deeper than {MAX_DEPTH} levels")
+                raise SpecError(f"{self.source}:{line}: {what}; a spec holds a few hundred values, "
+                                "a few levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _compose(text: str, source: str) -> yaml.Node | None:
+    loader = _BoundedLoader(text, source)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 def _first_tab_indent(text: str) -> int | None:
     """Line number of the first line indented with a tab, if any."""
     for number, line in enumerate(text.splitlines(), 1):
@@ -130,8 +184,9 @@ def _first_tab_indent(text: str) -> int | None:
 class _Walker:
     """Turns composed nodes into dicts, lists and scalars, recording lines on the way."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, with_lines: bool = True) -> None:
         self.source = source
+        self.with_lines = with_lines
         self.lines: dict[KeyPath, int] = {}
         self.count = 0
         # Scalars are built by PyYAML's own safe constructor, so ints, floats, nulls and
@@ -139,12 +194,16 @@ class _Walker:
         self.loader = yaml.SafeLoader("")
 
     def fail(self, node: yaml.Node, path: KeyPath, what: str) -> SpecError:
-        return SpecError(f"{self.source}:{node.start_mark.line + 1}: {render_path(path)}: {what}")
+        where = f"{self.source}:{node.start_mark.line + 1}" if self.with_lines else self.source
+        return SpecError(f"{where}: {render_path(path)}: {what}")
 
     def value(self, node: yaml.Node, path: KeyPath, stack: frozenset[int]) -> Any:
         self.count += 1
         if self.count > _MAX_VALUES:
-            raise SpecError(f"{self.source}: more than {_MAX_VALUES} values (aliases expanding?)")
+            raise SpecError(f"{self.source}: aliases expand to more than {_MAX_VALUES} values; "
+                            "a spec holds a few hundred")
+        if len(path) > MAX_DEPTH:  # aliases nested in aliases
+            raise self.fail(node, path[:3], f"aliases nest deeper than {MAX_DEPTH} levels")
         if isinstance(node, yaml.ScalarNode):
             try:
                 return self.loader.construct_object(node, deep=True)
@@ -179,7 +238,9 @@ class _Walker:
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
                         raise self.fail(value_node, path, "`<<` must merge a mapping")
-                    for key, value in self.mapping(source, path, stack).items():
+                    if id(source) in stack:
+                        raise self.fail(value_node, path, "`<<` merges a mapping into itself")
+                    for key, value in self.mapping(source, path, stack | {id(source)}).items():
                         merged.setdefault(key, value)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
@@ -211,7 +272,7 @@ def apply_overrides(
     lines = dict(lines)
     origins: dict[KeyPath, str] = {}
     for text in overrides:
-        label = f"--set {show_name(text)}"
+        label = f"--set {_cut(show_name(text))}"
         keys, value = _split_override(text, label)
         if not isinstance(doc, dict):
             break  # the document itself is refused by the parser, with its own message
@@ -236,16 +297,25 @@ def apply_overrides(
     return doc, lines, origins
 
 
+def _cut(text: str, limit: int = 120) -> str:
+    """An override as its label shows it: a 10 MB one is not repeated in every message."""
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _split_override(text: str, label: str) -> tuple[list[str], Any]:
     key, sep, raw = text.partition("=")
     keys = key.strip().split(".")
     if not sep or not all(keys):
         raise SpecError(f"{label}: expected dotted.key=value, e.g. training.epochs=3")
+    if len(raw) > MAX_OVERRIDE_CHARS:
+        raise SpecError(f"{label}: the value is {len(raw)} characters; a --set value is at most "
+                        f"{MAX_OVERRIDE_CHARS} (put a longer one in the spec file)")
     try:
-        value = yaml.safe_load(raw)
-    except Exception as e:  # YAMLError, or ValueError from a tag such as `!!float x`
+        node = _compose(raw, label)
+    except yaml.YAMLError as e:
         raise SpecError(f"{label}: the value is not valid YAML: {one_line(str(e))}") from e
-    return keys, value
+    # the walker, as for a file: safe tags only, and aliases expanding past _MAX_VALUES refused
+    return keys, None if node is None else _Walker(label, with_lines=False).value(node, (), frozenset())
 
 
 def _override_path(doc: dict, keys: list[str], value: Any) -> KeyPath:

@@ -182,7 +182,21 @@ def _plain_mapping(value: Any) -> dict[str, Any]:
     return plain(value)
 
 
-NAME = string(r"[A-Za-z0-9_.-]+", "a name of letters, digits, _, . and -")
+NAME_MAX = 100
+"""A study or data name names files (studies/<name>.db, <name>_train_64.pt, their temporaries:
+255 bytes at most on most file systems) and database rows (Optuna's varchar(512))."""
+_NAME_CHARS = string(r"[A-Za-z0-9_.-]+", "a name of letters, digits, _, . and -")
+
+
+def _name(value: Any) -> str:
+    name = _NAME_CHARS(value)
+    if len(name) > NAME_MAX:
+        raise Invalid(f"must be at most {NAME_MAX} characters (it names files and database rows; "
+                      f"this one has {len(name)})", value)
+    return name
+
+
+NAME = Check(_name)
 _DEVICE = string(r"auto|cpu|cuda(:\d+)?", "auto, cpu, cuda or cuda:N")
 _RESOLUTION = integer(ge=4)
 

@@ -16,6 +16,7 @@ from fnosweep.spec.checks import NAME, Check, Invalid, choice, integer, optional
 from fnosweep.spec.context import ParseContext
 from fnosweep.spec.schema import DataSpec, PrunerSpec, SamplerSpec, StudySpec
 from fnosweep.spec.vocabulary import DIRECTIONS, PRUNERS, SAMPLERS
+from fnosweep.store.urls import redact, url_problem
 
 
 def _expand_storage(value: str) -> str:
@@ -26,10 +27,12 @@ def _expand_storage(value: str) -> str:
         return os.environ[name]
 
     url = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", env, value)
-    if not re.match(r"[A-Za-z][A-Za-z0-9+]*://", url):
-        # the resolved URL may hold a password: show only what the spec wrote
-        raise Invalid("must be a database URL such as sqlite:///studies/x.db or "
-                       "postgresql+psycopg://user@host/db (a password belongs in ${VAR})", value)
+    # the resolved URL may hold a password: show only what the spec wrote, credentials masked
+    problem = url_problem(url) if re.match(r"[A-Za-z][A-Za-z0-9+]*://", url) else ""
+    if problem is not None:
+        raise Invalid(f"must be a database URL such as sqlite:///studies/x.db or "
+                      f"postgresql+psycopg://user@host/db{f' ({problem})' if problem else ''}; "
+                      "a password belongs in ${VAR}", redact(value))
     return url
 
 

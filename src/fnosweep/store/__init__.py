@@ -23,7 +23,11 @@ from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import lock
 from fnosweep.store import tables as t
+from fnosweep.store.sqlite import corruption, sqlite_read_only, sqlite_read_only_url
+from fnosweep.store.urls import redact, url_problem
 from fnosweep.store.values import DriverLock, TrialRow, dumps, now, trial_row
+
+__all__ = ["DATABASE_ERRORS", "DamagedStore", "DriverLock", "Store", "TrialRow", "damaged", "engine_kwargs", "redact"]
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, SQLAlchemyError)
 """What a lost or broken database raises, in the store or in Optuna's own storage calls
@@ -35,12 +39,17 @@ SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
 
 
-def redact(url: str) -> str:
-    """A storage URL fit to print: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+class DamagedStore(StoreError):
+    """The study database is damaged (a corrupt page, not a database): waiting will not help."""
+
+
+def damaged(url: str, e: BaseException) -> DamagedStore | None:
+    """The error to raise when `e` says the database at `url` is damaged; None when it does not."""
+    detail = corruption(e)
+    if detail is None:
+        return None
+    backup = " (for SQLite, `sqlite3 FILE .recover` may save part of it)" if url.startswith("sqlite") else ""
+    return DamagedStore(f"storage {redact(url)} is damaged ({redact(detail)}): restore it from a backup{backup}")
 
 
 def engine_kwargs(url: str) -> dict[str, Any]:
@@ -64,16 +73,24 @@ class Store:
         SQLite files get WAL journaling: readers (a dashboard, `fnosweep report`) then
         never block the driver, the study's only writer.
         """
-        try:
-            parsed = make_url(url)
-        except ArgumentError:
+        problem = url_problem(url)
+        if problem is not None:
             raise StoreError(
-                f"storage URL {url!r} is not a database URL (expected e.g. sqlite:///studies/x.db or postgresql+psycopg://user@host/db)"
-            ) from None
+                f"storage URL {redact(url)!r} is not a database URL ({problem}); expected e.g. "
+                "sqlite:///studies/x.db or postgresql+psycopg://user@host/db"
+            )
+        parsed = make_url(url)
+        read_only = False
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             db = Path(parsed.database)
             if not create and not db.exists():
                 raise StoreError(f"storage {redact(url)}: no such database file {db}")
+            if db.is_file() and db.stat().st_size == 0:  # SQLite would take it for a new, empty database
+                raise StoreError(
+                    f"storage {redact(url)}: the file is empty (0 bytes), not a study database; if a run was "
+                    "killed while creating it, delete it and run again, else restore it from a backup"
+                )
+            read_only = not create and sqlite_read_only(db)
             if create:
                 try:
                     db.parent.mkdir(parents=True, exist_ok=True)
@@ -81,11 +98,13 @@ class Store:
                     raise StoreError(f"storage {redact(url)}: cannot create {db.parent}: {e.strerror}") from None
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        # a read-only mount, another user's file: a reader need not write (messages keep `url`)
+        engine_url = sqlite_read_only_url(Path(parsed.database or "")) if read_only else url
         try:
-            engine = create_engine(url, **engine_kwargs(url))
+            engine = create_engine(engine_url, **engine_kwargs(url))
         except (ArgumentError, ImportError) as e:
-            raise StoreError(f"storage {redact(url)}: {e}") from None
-        if engine.dialect.name == "sqlite":
+            raise StoreError(f"storage {redact(url)}: {redact(str(e))}") from None
+        if engine.dialect.name == "sqlite" and not read_only:
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine, url)
         try:
@@ -96,7 +115,7 @@ class Store:
                     raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
         except SQLAlchemyError as e:
             engine.dispose()
-            raise StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
+            raise damaged(url, e) or StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
         except StoreError:
             engine.dispose()  # no connection left open behind a refusal
             raise
@@ -111,7 +130,7 @@ class Store:
             with self._engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as e:
-            raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
+            raise damaged(self.url, e) or StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
 
     def _retrying(self, write: Callable[[Connection], Any]) -> Any:
         """Run one write transaction, retried while the database is unreachable.
@@ -131,7 +150,7 @@ class Store:
                     ) from e
                 time.sleep(pause)
             except SQLAlchemyError as e:
-                raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
+                raise damaged(self.url, e) or StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
         raise AssertionError("unreachable")
 
     # -- studies ---------------------------------------------------------------------
@@ -356,4 +375,4 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _first_line(e: BaseException) -> str:
     orig = getattr(e, "orig", None)
     text = str(orig if orig is not None else e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    return redact(text.splitlines()[0]) if text else type(e).__name__

@@ -21,7 +21,7 @@ from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.space import sample_params, trial_config
 from fnosweep.spec import SweepSpec
-from fnosweep.store import DATABASE_ERRORS
+from fnosweep.store import DATABASE_ERRORS, DamagedStore, damaged
 from fnosweep.store.values import DriverLock
 from fnosweep.sweep.decide import Policy, decide, reportable
 from fnosweep.sweep.end import Ended, Running, is_finite, requeue, tell
@@ -124,6 +124,10 @@ class Driver:
         except _LOST_DATABASE as e:
             # The database is gone (the store already retried): stop the workers and leave. The
             # trials still RUNNING in the study are failed and re-queued by the next driver.
+            # A damaged one will not come back: say so, not "run the same command".
+            broken = e if isinstance(e, DamagedStore) else damaged(self.spec.study.storage, e)
+            if broken is not None:
+                raise broken from None
             raise StoreError(
                 f"lost the study database, so the sweep stopped: {str(e).splitlines()[0]}. "
                 f"When it is back, run the same command: study {self.spec.study.name!r} resumes"

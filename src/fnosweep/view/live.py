@@ -31,6 +31,8 @@ class LiveDisplay:
     def __exit__(self, *exc: Any) -> None:
         if self._started:
             self._live.__exit__(*exc)
+            if not self._live.console.is_terminal:  # rich ends the last line only on a terminal
+                self._live.console.line()  # what follows (an error) must not join it
 
     def update(self, p: Progress) -> None:
         if not self._started:
