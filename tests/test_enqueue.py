@@ -92,3 +92,17 @@ def test_the_shipped_navier_stokes_sweep_validates_and_starts_with_the_seeds_con
     }
     assert {p.key for p in spec.search} >= {"training.lr", "training.clip_threshold", "training.scheduler.type",
                                              "training.batch_size", "model.hidden_channels"}
+
+
+@pytest.mark.slow
+def test_the_shipped_navier_stokes_sweep_runs_shrunk_with_set(tmp_path: Path) -> None:
+    # The real trial (torch, neuralop) on real generated data, shrunk to seconds by --set alone.
+    shrink = [f"study.storage=sqlite:///{tmp_path}/ns.db", "study.n_trials=1", "execution.backend=inline",
+              f"data.root={tmp_path}/data", "data.resolution=16", "data.test_resolutions=[16]",
+              "study.metric=eval.16_l2", "data.n_train=8", "data.n_test=4", "data.t_final=0.1",
+              "model.n_modes=[4,4]", "training.epochs=1"]
+    spec = load_spec(REPO / "sweeps" / "ns_clip.yaml", shrink)
+    result = run_sweep(spec)
+    study = optuna.load_study(study_name=spec.study.name, storage=spec.study.storage)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"]
+    assert study.trials[0].params == dict(spec.study.enqueue[0]) and len(result.trials) == 1
