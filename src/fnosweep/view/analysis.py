@@ -151,6 +151,19 @@ def conclusion_markdown(trials: Sequence[SweepTrial], spec: Mapping[str, Any] | 
     return render_sweep(conclude_study(trials, spec))
 
 
+def trial_diagnosis(
+    study: str, row: TrialRow, history: History, spec: Mapping[str, Any] | None, *, target: float | None = None
+) -> str:
+    """The written diagnosis of one trial: what `fnosweep diagnose STUDY --trial N` prints
+    and the report's section of that trial show, made here for both."""
+    from fnosweep.diagnose import diagnose, render_trial
+
+    metric = ((spec or {}).get("study") or {}).get("metric")
+    result = diagnose(history, thresholds(spec), target=target, metric=metric)
+    error = row.error if row.state == "FAIL" else None  # the traceback the driver stored
+    return render_trial(result, history, title=f"{study}, trial {row.number} ({row.state})", error=error)
+
+
 def importances(
     rows: Iterable[TrialRow], search: Mapping[str, Mapping[str, Any]], *, direction: str
 ) -> tuple[dict[str, float] | None, str]:

@@ -7,12 +7,13 @@ drawn light (`sampling`): one trace per verdict, each curve cut to a few points.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fnosweep.diagnose.thresholds import VERDICTS
+from fnosweep.diagnose.thresholds import UNSTABLE, VERDICTS
+from fnosweep.view.axes import DOWN, END, UP, Axis, axis_range, curve_ends
 from fnosweep.view.sampling import MAX_POINTS, joined, joined_arrays
 from fnosweep.view.style import COLORS, LABELS, esc, layout, log_axes_in_e, message_figure, subplots, verdict_labels
 
@@ -54,39 +55,56 @@ def pick_trials(trials: pd.DataFrame, *, direction: str, k: int = 3) -> dict[int
     return picks
 
 
-def learning_curves_figure(epochs: pd.DataFrame, picks: Mapping[int, str], *, max_points: int = 400) -> go.Figure:
-    """Train loss per sample, eval L2 and eval H1 per resolution, for the picked trials."""
+def learning_curves_figure(
+    epochs: pd.DataFrame, picks: Mapping[int, str], *, max_points: int = 400, focus: Collection[int] | None = None
+) -> go.Figure:
+    """Train loss per sample, eval L2 and eval H1 per resolution, for the picked trials.
+
+    Each panel's axis spans the `focus` trials' curves (default: the picks labelled best);
+    a value past it sits on the edge with a triangle, a curve that ends in NaN or inf ends
+    in an x at its last finite value; the hover text always says the true value."""
     title = "Learning curves: the best trials and one example of each failure verdict"
     rows = epochs[epochs["number"].isin(list(picks))]
     if rows.empty:
         return message_figure(title, "no epochs recorded yet")
+    if focus is None:
+        focus = [n for n, label in picks.items() if label.startswith("best")] or list(picks)
     evals = sorted(
         (c for c in rows.columns if re.fullmatch(r"eval\.\d+_(l2|h1)", c)), key=lambda c: int(c[5:].split("_")[0])
     )
     resolutions = list(dict.fromkeys(c[5:].split("_")[0] for c in evals))
+    panels = [("train_loss", 1, "")] + [(c, 2 if c.endswith("_l2") else 3, c[5:].split("_")[0]) for c in evals]
+    columns = [c for c, _, _ in panels if c in rows and rows[c].notna().any()]
+    in_focus = rows["number"].isin(list(focus))
+    axes = {
+        col: axis_range(
+            rows.loc[in_focus, [c for c, k, _ in panels if k == col and c in columns]],
+            rows[[c for c, k, _ in panels if k == col and c in columns]],
+            log=True,
+        )
+        for col in (1, 2, 3)
+    }
     fig = subplots(
         rows=1, cols=3, subplot_titles=("train loss (per sample)", "eval L2", "eval H1"), horizontal_spacing=0.06
     )
     for i, (number, label) in enumerate(picks.items()):
         color, trial = PICK_COLORS[i % len(PICK_COLORS)], rows[rows["number"] == number]
-        panels = [("train_loss", 1, "")] + [(c, 2 if c.endswith("_l2") else 3, c[5:].split("_")[0]) for c in evals]
         first = True
         for column, col, res in panels:
-            if column not in trial or trial[column].isna().all():
+            if column not in columns or trial[column].isna().all():
                 continue
-            x, y, _ = joined(trial, column, max_points)
+            x, y, numbers = joined(trial, column, max_points)
             dash = _DASHES[resolutions.index(res) % len(_DASHES)] if res else "solid"
             fig.add_scatter(
-                x=x,
-                y=y,
-                mode="lines",
+                **_marked_curve(x, y, numbers, axes[col], end_always=label.startswith(("diverged", "exploding"))),
+                mode="lines+markers",
                 line={"color": color, "dash": dash, "width": 1.8},
                 name=esc(label),
                 legendgroup=str(number),
                 showlegend=first,
                 row=1,
                 col=col,
-                hovertemplate=f"{esc(label)} {res}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+                hovertemplate=f"{esc(label)} {res}<br>epoch %{{x}}: %{{customdata:.4g}}%{{text}}<extra></extra>",
             )
             first = False
     note = (
@@ -95,12 +113,39 @@ def learning_curves_figure(epochs: pd.DataFrame, picks: Mapping[int, str], *, ma
         else ""
     )
     fig.update_yaxes(type="log")
+    for col, axis in axes.items():
+        if axis is not None:
+            fig.update_yaxes(range=axis.plotly_range(), row=1, col=col)
     fig.update_xaxes(title_text="epoch")
     fig.update_layout(
-        title=title + (f"<br><sup>eval lines by test resolution{note}</sup>" if note else ""),
+        title=title + f"<br><sup>axes span the best trials; {MARKS}{note}</sup>",
         **layout(height=480, margin={"l": 60, "r": 20, "t": 110, "b": 50}),
     )
     return log_axes_in_e(fig)
+
+
+MARKS = "↑↓ a value off the axis (true value on hover), ✕ the last finite value before NaN/inf"
+
+
+def _marked_curve(x: np.ndarray, y: np.ndarray, numbers: np.ndarray, axis: Axis | None, *, end_always: bool) -> dict:
+    """One curve's trace arguments: values clipped to the axis, every clipped point and the
+    curve's diverged end marked, the true values as customdata (the hover shows them)."""
+    shown, side = axis.clip(y) if axis is not None else (y, np.zeros(len(y), dtype=np.int8))
+    size = np.where(side != 0, 8, 0)
+    symbol = np.where(side > 0, UP, DOWN).astype(object)
+    text = np.where(side != 0, " (off the axis)", "").astype(object)
+    ends = curve_ends(numbers[np.isfinite(numbers)], y[np.isfinite(numbers)])
+    finite = np.flatnonzero(np.isfinite(y))
+    if end_always and len(finite):
+        ends = np.r_[ends, finite[-1]]
+    size[ends], symbol[ends], text[ends] = 11, END, " (last finite value)"
+    return {
+        "x": x,
+        "y": shown,
+        "customdata": y,
+        "text": text.tolist(),
+        "marker": {"size": size, "symbol": symbol.tolist(), "line": {"width": 0}},
+    }
 
 
 def by_verdict_figure(
@@ -111,9 +156,15 @@ def by_verdict_figure(
     title: str,
     max_points: int = MAX_POINTS,
     cols: int = 2,
+    focus: Collection[int] | None = None,
+    height: int = 330,
 ) -> go.Figure:
     """Every trial's curve of each panel's column, one colour per verdict. `panels` maps a
-    column to (panel title, log y). `verdicts` is indexed by trial number."""
+    column to (panel title, log y). `verdicts` is indexed by trial number.
+
+    Each axis spans the curves of the `focus` trials (default: every trial); values past it
+    sit on the edge, the first point of each excursion and each diverged curve's last finite
+    value marked, with the true value on hover."""
     present = [(c, t) for c, t in panels.items() if c in epochs and epochs[c].notna().any()]
     if not present:
         return message_figure(title, "not measured by these trials")
@@ -122,23 +173,27 @@ def by_verdict_figure(
         rows=n_rows,
         cols=min(cols, len(present)),
         subplot_titles=[t for _, (t, _) in present],
-        vertical_spacing=0.12,
+        vertical_spacing=0.12 if n_rows > 1 else 0.0,
         horizontal_spacing=0.08,
     )
     labels = epochs["number"].map(verdicts).fillna("unknown").to_numpy()
     numbers, epoch = epochs["number"].to_numpy(), epochs["epoch"].to_numpy(dtype=float)
+    in_focus = np.isin(numbers, list(focus)) if focus is not None else np.ones(len(numbers), dtype=bool)
     masks = {v: labels == v for v in LABELS if (labels == v).any()}
     shown: set[str] = set()
     for i, (column, (_, log)) in enumerate(present):
         r, c = i // cols + 1, i % cols + 1
         values = epochs[column].to_numpy(dtype=float)
+        axis = axis_range(values[in_focus], values, log=log)
+        marks: list[tuple[np.ndarray, ...]] = []
         for label, m in masks.items():
             x, y, trial = joined_arrays(numbers[m], epoch[m], values[m], max_points)
             if not len(x):
                 continue
+            shown_y, side = axis.clip(y) if axis is not None else (y, np.zeros(len(y), dtype=np.int8))
             fig.add_scatter(
                 x=x,
-                y=y,
+                y=shown_y,
                 customdata=trial,
                 mode="lines",
                 name=label,
@@ -151,14 +206,56 @@ def by_verdict_figure(
                 hovertemplate="trial %{customdata}<br>epoch %{x}: %{y:.4g}<extra>" + label + "</extra>",
             )
             shown.add(label)
+            leaves = np.flatnonzero((side != 0) & (np.r_[0, side[:-1]] != side))  # first point off the axis
+            ends = np.flatnonzero(m)[curve_ends(numbers[m], values[m])]
+            end_y = axis.clip(values[ends])[0] if axis is not None else values[ends]
+            color = COLORS[label]
+            marks.append((x[leaves], shown_y[leaves], trial[leaves], y[leaves],
+                          np.where(side[leaves] > 0, UP, DOWN), np.full(len(leaves), color)))  # fmt: skip
+            marks.append((epoch[ends], end_y, numbers[ends].astype(float), values[ends],
+                          np.full(len(ends), END), np.full(len(ends), color)))  # fmt: skip
+        _add_marks(fig, marks, row=r, col=c)
         if log:
             fig.update_yaxes(type="log", row=r, col=c)
+        if axis is not None:
+            fig.update_yaxes(range=axis.plotly_range(), row=r, col=c)
     fig.update_xaxes(title_text="epoch", row=n_rows)  # on the bottom row only: above, it would hit the titles
-    fig.update_layout(title=title, **layout(height=330 * n_rows + 100, margin={"l": 60, "r": 20, "t": 100, "b": 50}))
+    fig.update_layout(
+        title=title, **layout(height=height * n_rows + 100, margin={"l": 60, "r": 20, "t": 100, "b": 50})
+    )
     return log_axes_in_e(fig)
 
 
-def gradients_figure(epochs: pd.DataFrame, verdicts: pd.Series, *, max_points: int = MAX_POINTS) -> go.Figure:
+def _add_marks(fig: go.Figure, marks: list[tuple[np.ndarray, ...]], *, row: int, col: int) -> None:
+    """One marker trace per panel: points off the axis and diverged curves' last finite values."""
+    if not sum(len(m[0]) for m in marks):
+        return
+    x, y, trial, true, symbol, color = (np.concatenate(parts) for parts in zip(*marks, strict=True))
+    fig.add_scatter(
+        x=x,
+        y=y,
+        customdata=np.stack([trial, true], axis=1),
+        mode="markers",
+        name="off the axis / last finite",
+        showlegend=False,
+        marker={"symbol": symbol.tolist(), "color": color.tolist(), "size": 8},
+        row=row,
+        col=col,
+        hovertemplate="trial %{customdata[0]}<br>epoch %{x}: %{customdata[1]:.4g}<extra></extra>",
+    )
+
+
+def compared_trials(trials: pd.DataFrame) -> list[int]:
+    """The trials whose curves set the every-trial axes: the complete ones that were stable
+    (else every complete one, else every trial)."""
+    done = trials[trials["state"] == "COMPLETE"]
+    stable = done[~done["verdict"].isin(list(UNSTABLE))]
+    return [int(n) for n in (stable if not stable.empty else done if not done.empty else trials)["number"]]
+
+
+def gradients_figure(
+    epochs: pd.DataFrame, verdicts: pd.Series, *, max_points: int = MAX_POINTS, focus: Collection[int] | None = None
+) -> go.Figure:
     """Pre-clip gradient norm (median, p95, max per epoch) and the clipped share of steps."""
     panels = {
         "grad_norm.median": ("grad norm, median", True),
@@ -171,11 +268,14 @@ def gradients_figure(epochs: pd.DataFrame, verdicts: pd.Series, *, max_points: i
         verdicts,
         panels,
         max_points=max_points,
+        focus=focus,
         title="Gradient norm before clipping, and clipping, over epochs (every trial)",
     )
 
 
-def update_ratio_figure(epochs: pd.DataFrame, verdicts: pd.Series, *, max_points: int = MAX_POINTS) -> go.Figure:
+def update_ratio_figure(
+    epochs: pd.DataFrame, verdicts: pd.Series, *, max_points: int = MAX_POINTS, focus: Collection[int] | None = None
+) -> go.Figure:
     """||Δw|| / ||w|| per epoch: how far each epoch moves the weights."""
     panels = {"update_ratio": ("update-to-weight ratio", True), "weight_norm": ("weight norm", False)}
     return by_verdict_figure(
@@ -183,6 +283,7 @@ def update_ratio_figure(epochs: pd.DataFrame, verdicts: pd.Series, *, max_points
         verdicts,
         panels,
         max_points=max_points,
+        focus=focus,
         title="Update-to-weight ratio and weight norm over epochs (every trial)",
     )
 

@@ -1,0 +1,206 @@
+"""One section per trial inside the report: its parameters, state and prune reason, verdict,
+the written diagnosis (`fnosweep diagnose STUDY --trial N`'s text), its curves and gradients.
+
+Each trial is a closed `<details id="trial-N">`, opened from the trials table (`#trial-N`).
+Its figure is drawn by plotly when it opens, from one JSON blob holding every trial's
+curves (float32, base64) and one layout shared by all: a 1 000-trial report stays one
+offline file that opens as fast as a small one (BENCHMARKS.md §5 has its size).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fnosweep.diagnose import fmt
+from fnosweep.view.axes import END, curve_ends
+from fnosweep.view.sampling import joined
+from fnosweep.view.style import layout, log_axes_in_e, subplots
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+PANELS = ("train loss (per sample)", "eval L2", "eval H1", "grad norm before clipping", "steps clipped", "update ratio")
+"""The six panels of a trial's figure, two rows of three (row-major: trace `xaxis` x1..x6)."""
+_LOG = (True, True, True, True, False, True)
+_GRAD = (
+    ("grad_norm.median", "median", "#4c78a8"),
+    ("grad_norm.p95", "p95", "#f58518"),
+    ("grad_norm.max", "max", "#e45756"),
+)
+_EVAL_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
+POINT_BUDGET = 50_000
+"""Points per curve over all trials: a 1 000-trial report keeps 50 per curve, a small one all."""
+
+
+def points_per_curve(n_trials: int) -> int:
+    return max(24, min(400, POINT_BUDGET // max(n_trials, 1)))
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """What a trial's section says besides its figure (already read and diagnosed)."""
+
+    number: int
+    state: str
+    verdict: str | None
+    objective: float | None
+    epochs: int
+    params: Mapping[str, Any]
+    reason: str | None
+    diagnosis_markdown: str
+
+
+def trial_layout() -> dict[str, Any]:
+    """The layout every trial's figure shares (plotly JSON): six panels, log where it helps."""
+    fig = subplots(rows=2, cols=3, subplot_titles=PANELS, horizontal_spacing=0.07, vertical_spacing=0.16)
+    for i, log in enumerate(_LOG):
+        if log:
+            fig.update_yaxes(type="log", row=i // 3 + 1, col=i % 3 + 1)
+    fig.update_xaxes(title_text="epoch", row=2)
+    fig.update_layout(
+        **layout(height=560, margin={"l": 60, "r": 20, "t": 40, "b": 50}),
+        legend={"orientation": "h", "y": -0.14},
+        title={"text": "✕ the last finite value before NaN or inf", "font": {"size": 12}},
+    )  # fmt: skip
+    return log_axes_in_e(fig).to_plotly_json()["layout"]
+
+
+def trial_traces(trial: pd.DataFrame, *, max_points: int = 400) -> list[dict[str, Any]]:
+    """One trial's curves as plotly traces for `trial_layout` (pure: its epoch rows in)."""
+    evals = [c for c in trial.columns if c.startswith("eval.") and c.endswith(("_l2", "_h1"))]
+    resolutions = list(dict.fromkeys(c[5:].split("_")[0] for c in evals))
+    curves: list[tuple[str, int, str, str, str]] = [("train_loss", 1, "train loss", "#444444", "solid")]
+    for c in evals:
+        res = c[5:].split("_")[0]
+        color = _EVAL_COLORS[resolutions.index(res) % len(_EVAL_COLORS)]
+        curves.append((c, 2 if c.endswith("_l2") else 3, f"{res}×{res}", color, "solid"))
+    curves += [(c, 4, name, color, "solid") for c, name, color in _GRAD]
+    curves += [("clip_fraction", 5, "clipped", "#72b7b2", "solid"), ("update_ratio", 6, "‖Δw‖/‖w‖", "#b279a2", "solid")]
+    traces = []
+    for column, panel, name, color, dash in curves:
+        if column not in trial or trial[column].isna().all():
+            continue
+        x, y, numbers = joined(trial, column, max_points)
+        axis = "" if panel == 1 else str(panel)
+        common = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": name}
+        traces.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": y,
+                "mode": "lines",
+                "name": name,
+                "showlegend": panel in (2, 4) or column == "train_loss",
+                "line": {"color": color, "dash": dash, "width": 1.6},
+                "hovertemplate": f"{name}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+                **common,
+            }
+        )
+        ends = curve_ends(numbers, y)
+        if len(ends):  # the run went to NaN or inf: its line stops, the marker shows where
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": x[ends],
+                    "y": y[ends],
+                    "mode": "markers",
+                    "marker": {"symbol": END, "size": 11, "color": color},
+                    "showlegend": False,
+                    "hovertemplate": f"{name}: last finite value<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+                    **common,
+                }
+            )
+    return traces
+
+
+def sections_html(infos: Sequence[TrialInfo], *, metric: str) -> str:
+    """Every trial's `<details>`, in the given order (closed; the table links to them)."""
+    from fnosweep.view.page import markdown_html
+
+    parts = []
+    for t in infos:
+        state = t.state.lower()
+        verdict = t.verdict or "no verdict"
+        if t.state == "PRUNED":
+            verdict += " (as of the epoch it was stopped)"
+        summary = (
+            f"Trial {t.number} · {state} · {html.escape(verdict)} · {html.escape(metric)} "
+            f"{html.escape(fmt.num(t.objective) if t.objective is not None else 'none')} · {t.epochs} epochs"
+        )
+        params = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(fmt.param(v))}</td></tr>" for k, v in t.params.items()
+        )
+        facts = f"<tr><th>state</th><td>{state}</td></tr>"
+        if t.reason:
+            what = "prune reason" if t.state == "PRUNED" else "reason"
+            facts += f"<tr><th>{what}</th><td class=reason>{html.escape(t.reason)}</td></tr>"
+        facts += f"<tr><th>verdict</th><td>{html.escape(verdict)}</td></tr>"
+        parts.append(
+            f'<details class=trial id="trial-{t.number}" data-trial="{t.number}"><summary>{summary}</summary>'
+            f"<div class=trial-body><table class=facts>{facts}{params}</table>"
+            f"<div class=diagnosis>{markdown_html(t.diagnosis_markdown)}</div>"
+            f'<div class=trial-fig id="trial-fig-{t.number}"></div></div></details>'
+        )
+    return "".join(parts)
+
+
+def figure_data(per_trial: Mapping[int, list[dict[str, Any]]]) -> str:
+    """The JSON the page's script draws from, safe inside a `<script>` element."""
+    from plotly.io.json import to_json_plotly
+
+    text = to_json_plotly({"layout": trial_layout(), "traces": {str(n): t for n, t in per_trial.items()}})
+    return text.replace("</", "<\\/")
+
+
+SCRIPT = """
+(function(){
+  var data = JSON.parse(document.getElementById('trial-data').textContent);
+  function draw(d){
+    var div = d.querySelector('.trial-fig');
+    if (!div || div.dataset.drawn) return;
+    div.dataset.drawn = '1';
+    Plotly.newPlot(div, data.traces[d.dataset.trial] || [], data.layout, {displaylogo: false, responsive: true});
+  }
+  document.querySelectorAll('details.trial').forEach(function(d){
+    d.addEventListener('toggle', function(){ if (d.open) draw(d); });
+  });
+  function openHash(){
+    var d = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (d && d.tagName === 'DETAILS') { d.open = true; draw(d); d.scrollIntoView(); }
+  }
+  window.addEventListener('hashchange', openHash);
+  openHash();
+})();
+"""
+
+
+def section_body(infos: Sequence[TrialInfo], traces: Mapping[int, list[dict[str, Any]]], *, metric: str) -> str:
+    """The whole "Trial details" section body: the `<details>`, the data and the script."""
+    return (
+        sections_html(infos, metric=metric)
+        + f'<script type="application/json" id="trial-data">{figure_data(traces)}</script>'
+        + f"<script>{SCRIPT}</script>"
+    )
+
+
+def trial_figure(trial: pd.DataFrame) -> go.Figure:
+    """A trial's figure as the page draws it (for tests and notebooks)."""
+    from fnosweep.view.style import new_figure
+
+    fig = new_figure(*trial_traces(trial))
+    fig.update_layout(trial_layout())
+    return fig
+
+
+def epochs_by_trial(epochs: pd.DataFrame) -> dict[int, pd.DataFrame]:
+    """Each trial's epoch rows (the frame is sorted by trial, then epoch)."""
+    numbers = epochs["number"].to_numpy()
+    cuts = np.r_[0, np.flatnonzero(numbers[1:] != numbers[:-1]) + 1, len(numbers)]
+    return {int(numbers[a]): epochs.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a}
+
