@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -62,3 +63,88 @@ def test_every_figure_draws_without_js_errors(page, tmp_path):
         assert "js-plotly-plot" in figure[:200], f"{key}: plotly did not draw"
         assert "main-svg" in figure and re.search(r'class="(trace|bars|cartesianlayer|parcoords)', figure), key
     assert png.stat().st_size > 100_000  # a page with pictures, not a blank one
+
+
+# Run inside the page once plotly has drawn: the figures' data and axes as plotly.js holds
+# them, and what opening a trial's section (by its link, as the trials table does) shows.
+PROBE = """
+<script>
+window.addEventListener('load', function(){
+  function figure(id){
+    var gd = document.getElementById(id), axes = {};
+    Object.keys(gd._fullLayout).filter(function(k){ return /^yaxis\\d*$/.test(k); }).forEach(function(k){
+      axes[k] = {range: gd._fullLayout[k].range, type: gd._fullLayout[k].type};
+    });
+    return {axes: axes, traces: gd._fullData.map(function(t){
+      return {name: t.name, yaxis: t.yaxis || 'y', y: Array.from(t.y || []),
+              symbol: t.marker && t.marker.symbol ? [].concat(t.marker.symbol) : []};
+    })};
+  }
+  setTimeout(function(){
+    location.hash = '#trial-__TRIAL__';
+    setTimeout(function(){
+      var d = document.getElementById('trial-__TRIAL__');
+      var out = {curves: figure('fig-curves'), gradients: figure('fig-gradients'),
+                 section: {open: d.open, text: d.innerText,
+                           drawn: !!d.querySelector('.trial-fig.js-plotly-plot .main-svg')}};
+      var pre = document.createElement('pre');
+      pre.id = 'probe';
+      pre.textContent = JSON.stringify(out, function(k, v){ return typeof v === 'number' && !isFinite(v) ? null : v; });
+      document.body.appendChild(pre);
+    }, 1500);
+  }, 1500);
+});
+</script>
+"""
+
+
+def probe(tmp_path: Path, page: Path, trial: int) -> dict:
+    import html
+    import json
+
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.read_text().replace("</body>", PROBE.replace("__TRIAL__", str(trial)) + "</body>"))
+    run = chromium(tmp_path, "--window-size=1400,2000", "--dump-dom", probed.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r'<pre id="probe">(.*?)</pre>', run.stdout, re.S)
+    assert found, run.stderr[-2000:]
+    return json.loads(html.unescape(found[1]))
+
+
+def share_of_axis(values, axis) -> float:
+    v = [math.log10(x) if axis["type"] == "log" else x for x in values if x is not None and x > 0]
+    lo, hi = axis["range"]
+    return (max(v) - min(v)) / (hi - lo)
+
+
+def test_a_diverged_trial_neither_squashes_the_best_curves_nor_vanishes(sweep_url, page, tmp_path):
+    from fnosweep.view import frames
+
+    trials = frames.load(sweep_url, "synthetic").trials
+    diverged = int(trials[trials["verdict"] == "diverged"].sort_values("epochs")["number"].iloc[-1])
+    data = probe(tmp_path, page, diverged)
+
+    curves = data["curves"]
+    for axis_key in ("yaxis", "yaxis2", "yaxis3"):  # train loss, eval L2, eval H1
+        axis = curves["axes"][axis_key]
+        best = [v for t in curves["traces"] if t["name"].startswith("best") and _on(t, axis_key) for v in t["y"]]
+        assert share_of_axis(best, axis) > 0.6, (axis_key, axis)  # the best curves fill the axis
+        drawn = [t for t in curves["traces"] if t["name"].startswith("diverged") and _on(t, axis_key)]
+        assert drawn and any(v is not None for v in drawn[0]["y"])  # drawn up to its last finite value
+        # its last finite value (1e8 or 3e7, before NaN) is marked, on the top edge of the axis
+        end = drawn[0]["y"][drawn[0]["symbol"].index("x")]
+        lo, hi = axis["range"]
+        assert hi - 0.1 * (hi - lo) < math.log10(end) < hi
+    grads = data["gradients"]
+    stable = grads["axes"]["yaxis"]  # grad norm median: the 1e12 of the diverged run does not set the axis
+    assert 10 ** stable["range"][1] < 1e3
+    marks = [t for t in grads["traces"] if t["name"] == "off the axis / last finite"]
+    assert marks and "x" in marks[0]["symbol"]
+
+    section = data["section"]
+    assert section["open"] and section["drawn"]
+    assert f"trial {diverged} (PRUNED)" in section["text"] and "diverged" in section["text"]
+
+
+def _on(trace: dict, axis_key: str) -> bool:
+    return trace["yaxis"] == axis_key.replace("yaxis", "y")

@@ -138,7 +138,8 @@ def _marked_curve(x: np.ndarray, y: np.ndarray, numbers: np.ndarray, axis: Axis 
     finite = np.flatnonzero(np.isfinite(y))
     if end_always and len(finite):
         ends = np.r_[ends, finite[-1]]
-    size[ends], symbol[ends], text[ends] = 11, END, " (last finite value)"
+    size[ends], symbol[ends] = 11, END
+    text[ends] = np.where(side[ends] != 0, " (last finite value, off the axis)", " (last finite value)")
     return {
         "x": x,
         "y": shown,
