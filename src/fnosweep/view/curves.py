@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fnosweep.diagnose.thresholds import UNSTABLE, VERDICTS
+from fnosweep.diagnose.thresholds import VERDICTS
 from fnosweep.view.axes import DOWN, END, UP, Axis, axis_range, curve_ends
 from fnosweep.view.sampling import MAX_POINTS, joined, joined_arrays
 from fnosweep.view.style import COLORS, LABELS, esc, layout, log_axes_in_e, message_figure, subplots, verdict_labels
@@ -247,11 +247,11 @@ def _add_marks(fig: go.Figure, marks: list[tuple[np.ndarray, ...]], *, row: int,
 
 
 def compared_trials(trials: pd.DataFrame) -> list[int]:
-    """The trials whose curves set the every-trial axes: the complete ones that were stable
-    (else every complete one, else every trial)."""
-    done = trials[trials["state"] == "COMPLETE"]
-    stable = done[~done["verdict"].isin(list(UNSTABLE))]
-    return [int(n) for n in (stable if not stable.empty else done if not done.empty else trials)["number"]]
+    """The trials whose curves set the every-trial axes: all but the diverged and the failed
+    (a run at 1e+12 or NaN says nothing about the scale of the others; exploding gradients
+    are what the gradient panels show, so those stay). None left: every trial."""
+    kept = trials[(trials["verdict"] != "diverged") & (trials["state"] != "FAIL")]
+    return [int(n) for n in (kept if not kept.empty else trials)["number"]]
 
 
 def gradients_figure(
@@ -290,25 +290,36 @@ def update_ratio_figure(
 
 
 def groups_figure(
-    epochs: pd.DataFrame, detail: pd.DataFrame | None = None, *, trial: int | None, label: str = ""
+    epochs: pd.DataFrame,
+    detail: pd.DataFrame | None = None,
+    *,
+    trial: int | None,
+    label: str = "",
+    over_epochs: bool = True,
 ) -> go.Figure:
     """Gradient norm per layer group: the sweep's typical level per group over all trials'
     epochs (bars, from `epochs`), and one trial's groups and blocks over epochs (lines, from
-    `detail`, else `epochs`). fno_blocks carrying the largest gradients shows here."""
+    `detail`, else `epochs`; not with `over_epochs=False`, a single panel for narrow places).
+    fno_blocks carrying the largest gradients shows here."""
     title = "Gradient norm per layer group"
     detail = epochs if detail is None else detail
     groups = _groups(epochs)
     if not groups or epochs.empty:
         return message_figure(title, "no per-group gradient norms recorded")
+    if not over_epochs:
+        title += " (all trials and epochs)"
+        trial = None
     fig = subplots(
         rows=1,
-        cols=2,
-        column_widths=[0.45, 0.55],
+        cols=2 if over_epochs else 1,
+        column_widths=[0.45, 0.55] if over_epochs else None,
         horizontal_spacing=0.1,
         subplot_titles=(
             "all trials and epochs: median of the mean, p95 of the max",
             f"over epochs: {esc(label) or 'one trial'} (mean)",
-        ),
+        )
+        if over_epochs
+        else None,
     )
     median = [
         float(np.nanmedian(epochs[f"groups.{g}.mean"])) if f"groups.{g}.mean" in epochs else np.nan for g in groups

@@ -220,9 +220,10 @@ def parallel_figure(
     return fig
 
 
-def pruning_figure(trials: pd.DataFrame, *, budget: int | None) -> go.Figure:
+def pruning_figure(trials: pd.DataFrame, *, budget: int | None, compact: bool = False) -> go.Figure:
     """Where the epoch budget went (run by complete, pruned, failed trials; saved), and at
-    which epoch the pruned trials stopped, by prune reason. Readable at 10 or 10 000 trials."""
+    which epoch the pruned trials stopped, by prune reason. Readable at 10 or 10 000 trials;
+    `compact`: short titles, for a half-width dashboard panel."""
     title = "Pruning savings"
     finished = trials[trials["state"].isin(["COMPLETE", "PRUNED", "FAIL"])] if not trials.empty else trials
     if finished.empty:
@@ -236,7 +237,8 @@ def pruning_figure(trials: pd.DataFrame, *, budget: int | None) -> go.Figure:
         cols=2,
         column_widths=[0.35, 0.65],
         horizontal_spacing=0.12,
-        subplot_titles=(f"epoch budget of {len(finished)} finished trials", "epoch at which pruned trials stopped"),
+        subplot_titles=("epochs" if compact else f"epoch budget of {len(finished)} finished trials",
+                        "pruned at epoch" if compact else "epoch at which pruned trials stopped"),  # fmt: skip
     )
     parts = [
         ("run: complete", int(finished.loc[finished["state"] == "COMPLETE", "epochs"].sum()), "#4c78a8"),
@@ -267,8 +269,9 @@ def pruning_figure(trials: pd.DataFrame, *, budget: int | None) -> go.Figure:
     fig.update_xaxes(title_text="epochs run", range=[0, budget + 1], row=1, col=2)
     fig.update_yaxes(title_text="epochs", row=1, col=1)
     fig.update_yaxes(title_text="trials", row=1, col=2)
+    sep = "<br>" if compact else "; "
     fig.update_layout(
-        title=f"{title}: {saved:,} of {total:,} epochs saved ({saved / total:.0%}); "
+        title=f"{title}: {saved:,} of {total:,} epochs saved ({saved / total:.0%}){sep}"
         f"{len(pruned)} of {len(finished)} finished trials pruned; budget {budget} epochs per trial",
         barmode="stack",
         **layout(height=440, margin={"l": 60, "r": 20, "t": 100, "b": 50}),

@@ -166,7 +166,7 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
             "gradients",
             "Gradient norms and clipping",
             "Total gradient norm before clipping, per epoch over its steps; every trial, coloured by verdict. "
-            "Axes span the complete stable trials; ↑↓ marks a curve leaving the axis, ✕ a curve's last finite "
+            "Axes span the trials that did not diverge; ↑↓ marks a curve leaving the axis, ✕ a curve's last finite "
             "value before NaN (true values on hover).",
             curves.gradients_figure(x.epochs, verdicts, max_points=points, focus=compared),
         ),
