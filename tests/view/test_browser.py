@@ -129,10 +129,10 @@ def test_a_diverged_trial_neither_squashes_the_best_curves_nor_vanishes(sweep_ur
         axis = curves["axes"][axis_key]
         best = [v for t in curves["traces"] if t["name"].startswith("best") and _on(t, axis_key) for v in t["y"]]
         assert share_of_axis(best, axis) > 0.6, (axis_key, axis)  # the best curves fill the axis
-        drawn = [t for t in curves["traces"] if t["name"].startswith("diverged") and _on(t, axis_key)]
-        assert drawn and any(v is not None for v in drawn[0]["y"])  # drawn up to its last finite value
+        line, marks = [t for t in curves["traces"] if t["name"].startswith("diverged") and _on(t, axis_key)]
+        assert any(v is not None for v in line["y"])  # drawn up to its last finite value
         # its last finite value (1e8 or 3e7, before NaN) is marked, on the top edge of the axis
-        end = drawn[0]["y"][drawn[0]["symbol"].index("x")]
+        end = marks["y"][marks["symbol"].index("x")]
         lo, hi = axis["range"]
         assert hi - 0.1 * (hi - lo) < math.log10(end) < hi
     grads = data["gradients"]

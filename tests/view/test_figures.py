@@ -210,11 +210,11 @@ def test_learning_curve_axes_are_the_best_trials_and_the_diverged_one_is_clipped
     fig = curves.learning_curves_figure(diverging_epochs(), {0: "best 1 (#0)", 1: "best 2 (#1)", 2: "diverged (#2)"})
     lo, hi = fig.layout.yaxis.range  # train loss: 1/(e+1) for the best, e = 0..5
     assert hi < math.log10(1e8) / 4 and lo < math.log10(1 / 6)
-    bad = next(t for t in fig.data if t.name == "diverged (#2)" and t.xaxis == "x")
-    ends = [i for i, s in enumerate(bad.marker.symbol) if s == "x"]
-    assert ends == [3]  # its last finite value, the 1e8, marked
-    assert bad.y[3] == pytest.approx(10 ** fig.layout.yaxis.range[1], rel=0.2) and bad.customdata[3] == 1e8
-    assert bad.text[3] == " (last finite value, off the axis)"
+    line, marks = [t for t in fig.data if t.name == "diverged (#2)" and t.xaxis == "x"]
+    assert np.isfinite(line.y[:4]).all() and np.isnan(line.y[4:]).all()  # drawn up to its last finite value
+    assert list(marks.x) == [3] and list(marks.marker.symbol) == ["x"]  # the 1e8 at epoch 3: its end, marked
+    assert marks.y[0] == pytest.approx(10 ** fig.layout.yaxis.range[1], rel=0.2) and marks.customdata[0] == 1e8
+    assert marks.text[0] == " (last finite value, off the axis)"
 
 
 def test_gradient_axes_ignore_the_diverged_trial_and_mark_where_it_leaves():

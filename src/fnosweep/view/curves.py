@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -95,17 +95,29 @@ def learning_curves_figure(
                 continue
             x, y, numbers = joined(trial, column, max_points)
             dash = _DASHES[resolutions.index(res) % len(_DASHES)] if res else "solid"
+            unstable = label.startswith(("diverged", "exploding"))
+            shown, marks = _marked_curve(x, y, numbers, axes[col], end_always=unstable)
+            hover = f"{esc(label)} {res}<br>epoch %{{x}}: %{{customdata:.4g}}"
+            common = {"name": esc(label), "legendgroup": str(number), "row": 1, "col": col}
             fig.add_scatter(
-                **_marked_curve(x, y, numbers, axes[col], end_always=label.startswith(("diverged", "exploding"))),
-                mode="lines+markers",
+                x=x,
+                y=shown,
+                customdata=y,
+                mode="lines",
                 line={"color": color, "dash": dash, "width": 1.8},
-                name=esc(label),
-                legendgroup=str(number),
                 showlegend=first,
-                row=1,
-                col=col,
-                hovertemplate=f"{esc(label)} {res}<br>epoch %{{x}}: %{{customdata:.4g}}%{{text}}<extra></extra>",
+                hovertemplate=hover + "<extra></extra>",
+                **common,
             )
+            if marks is not None:
+                fig.add_scatter(
+                    **marks,
+                    mode="markers",
+                    marker_color=color,
+                    showlegend=False,
+                    hovertemplate=hover + "%{text}<extra></extra>",
+                    **common,
+                )
             first = False
     note = (
         f" (resolution {', '.join(resolutions)}: {', '.join(_DASHES[: len(resolutions)])})"
@@ -127,25 +139,30 @@ def learning_curves_figure(
 MARKS = "↑↓ a value off the axis (true value on hover), ✕ the last finite value before NaN/inf"
 
 
-def _marked_curve(x: np.ndarray, y: np.ndarray, numbers: np.ndarray, axis: Axis | None, *, end_always: bool) -> dict:
-    """One curve's trace arguments: values clipped to the axis, every clipped point and the
-    curve's diverged end marked, the true values as customdata (the hover shows them)."""
+def _marked_curve(
+    x: np.ndarray, y: np.ndarray, numbers: np.ndarray, axis: Axis | None, *, end_always: bool
+) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """One curve's values clipped to the axis, and the markers of its clipped points and of
+    its diverged end (None if it has neither), with the true values as customdata."""
     shown, side = axis.clip(y) if axis is not None else (y, np.zeros(len(y), dtype=np.int8))
-    size = np.where(side != 0, 8, 0)
-    symbol = np.where(side > 0, UP, DOWN).astype(object)
-    text = np.where(side != 0, " (off the axis)", "").astype(object)
-    ends = curve_ends(numbers[np.isfinite(numbers)], y[np.isfinite(numbers)])
+    ends = curve_ends(numbers, y)
     finite = np.flatnonzero(np.isfinite(y))
     if end_always and len(finite):
-        ends = np.r_[ends, finite[-1]]
-    size[ends], symbol[ends] = 11, END
-    text[ends] = np.where(side[ends] != 0, " (last finite value, off the axis)", " (last finite value)")
-    return {
-        "x": x,
-        "y": shown,
-        "customdata": y,
+        ends = np.unique(np.r_[ends, finite[-1]])
+    at = np.union1d(np.flatnonzero(side != 0), ends).astype(np.int64)
+    if not len(at):
+        return shown, None
+    is_end = np.isin(at, ends)
+    off = side[at] != 0
+    symbol = np.where(is_end, END, np.where(side[at] > 0, UP, DOWN))
+    end_text = np.where(off, " (last finite value, off the axis)", " (last finite value)")
+    text = np.where(is_end, end_text, " (off the axis)")
+    return shown, {
+        "x": x[at],
+        "y": shown[at],
+        "customdata": y[at],
         "text": text.tolist(),
-        "marker": {"size": size, "symbol": symbol.tolist(), "line": {"width": 0}},
+        "marker": {"symbol": symbol.tolist(), "size": np.where(is_end, 11, 8)},
     }
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from fnosweep.diagnose import fmt
 from fnosweep.view.axes import END, curve_ends
-from fnosweep.view.sampling import joined
+from fnosweep.view.sampling import joined_arrays
 from fnosweep.view.style import layout, log_axes_in_e, subplots
 
 if TYPE_CHECKING:
@@ -34,8 +34,9 @@ _GRAD = (
     ("grad_norm.max", "max", "#e45756"),
 )
 _EVAL_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
-POINT_BUDGET = 50_000
-"""Points per curve over all trials: a 1 000-trial report keeps 50 per curve, a small one all."""
+POINT_BUDGET = 40_000
+"""Points per curve over all trials: a 1 000-trial report keeps 40 per curve (each curve's
+ends and per bucket its lowest and highest value), one of 200 trials keeps 200."""
 
 
 def points_per_curve(n_trials: int) -> int:
@@ -65,58 +66,68 @@ def trial_layout() -> dict[str, Any]:
     fig.update_xaxes(title_text="epoch", row=2)
     fig.update_layout(
         **layout(height=560, margin={"l": 60, "r": 20, "t": 40, "b": 50}),
+        hovermode="x unified",
         legend={"orientation": "h", "y": -0.14},
         title={"text": "✕ the last finite value before NaN or inf", "font": {"size": 12}},
     )  # fmt: skip
     return log_axes_in_e(fig).to_plotly_json()["layout"]
 
 
-def trial_traces(trial: pd.DataFrame, *, max_points: int = 400) -> list[dict[str, Any]]:
-    """One trial's curves as plotly traces for `trial_layout` (pure: its epoch rows in)."""
-    evals = [c for c in trial.columns if c.startswith("eval.") and c.endswith(("_l2", "_h1"))]
+def trial_traces(trial: pd.DataFrame | Mapping[str, np.ndarray], *, max_points: int = 400) -> list[dict[str, Any]]:
+    """One trial's curves as plotly traces for `trial_layout` (pure: its epoch rows in, as a
+    DataFrame or as column arrays, `epochs_by_trial`)."""
+    if not isinstance(trial, Mapping):
+        trial = {str(c): trial[c].to_numpy() for c in trial.columns}
+    evals = [c for c in trial if c.startswith("eval.") and c.endswith(("_l2", "_h1"))]
     resolutions = list(dict.fromkeys(c[5:].split("_")[0] for c in evals))
-    curves: list[tuple[str, int, str, str, str]] = [("train_loss", 1, "train loss", "#444444", "solid")]
+    curves: list[tuple[str, int, str, str]] = [("train_loss", 1, "train loss", "#444444")]
     for c in evals:
         res = c[5:].split("_")[0]
         color = _EVAL_COLORS[resolutions.index(res) % len(_EVAL_COLORS)]
-        curves.append((c, 2 if c.endswith("_l2") else 3, f"{res}×{res}", color, "solid"))
-    curves += [(c, 4, name, color, "solid") for c, name, color in _GRAD]
-    curves += [("clip_fraction", 5, "clipped", "#72b7b2", "solid"), ("update_ratio", 6, "‖Δw‖/‖w‖", "#b279a2", "solid")]
-    traces = []
-    for column, panel, name, color, dash in curves:
-        if column not in trial or trial[column].isna().all():
+        curves.append((c, 2 if c.endswith("_l2") else 3, f"{res}×{res}", color))
+    curves += [(c, 4, name, color) for c, name, color in _GRAD]
+    curves += [("clip_fraction", 5, "clipped", "#72b7b2"), ("update_ratio", 6, "‖Δw‖/‖w‖", "#b279a2")]
+    traces: list[dict[str, Any]] = []
+    for column, panel, name, color in curves:
+        values = trial.get(column)
+        if values is None or not (values == values).any():  # absent, or never measured
             continue
-        x, y, numbers = joined(trial, column, max_points)
+        x, y, numbers = joined_arrays(trial["number"], trial["epoch"].astype(float), values.astype(float), max_points)
         axis = "" if panel == 1 else str(panel)
-        common = {"xaxis": f"x{axis}", "yaxis": f"y{axis}", "legendgroup": name}
+        where = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
         traces.append(
             {
-                "type": "scatter",
-                "x": x,
+                **_xs(x),
                 "y": y,
                 "mode": "lines",
                 "name": name,
+                "legendgroup": name,
                 "showlegend": panel in (2, 4) or column == "train_loss",
-                "line": {"color": color, "dash": dash, "width": 1.6},
-                "hovertemplate": f"{name}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
-                **common,
+                "line": {"color": color, "width": 1.6},
+                **where,
             }
         )
         ends = curve_ends(numbers, y)
         if len(ends):  # the run went to NaN or inf: its line stops, the marker shows where
             traces.append(
                 {
-                    "type": "scatter",
                     "x": x[ends],
                     "y": y[ends],
                     "mode": "markers",
+                    "name": f"{name}: last finite value",
                     "marker": {"symbol": END, "size": 11, "color": color},
                     "showlegend": False,
-                    "hovertemplate": f"{name}: last finite value<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
-                    **common,
+                    **where,
                 }
             )
     return traces
+
+
+def _xs(x: np.ndarray) -> dict[str, Any]:
+    """Epochs 0, 1, 2, ... as x0 and dx (half the bytes of a curve kept whole), else the epochs."""
+    if len(x) > 1 and np.array_equal(x, x[0] + np.arange(len(x), dtype=x.dtype)):
+        return {"x0": float(x[0]), "dx": 1}
+    return {"x": x}
 
 
 def sections_html(infos: Sequence[TrialInfo], *, metric: str) -> str:
@@ -152,9 +163,12 @@ def sections_html(infos: Sequence[TrialInfo], *, metric: str) -> str:
 
 def figure_data(per_trial: Mapping[int, list[dict[str, Any]]]) -> str:
     """The JSON the page's script draws from, safe inside a `<script>` element."""
+    from _plotly_utils.utils import convert_to_base64  # type: ignore[import-untyped]  # plotly's own encoder
     from plotly.io.json import to_json_plotly
 
-    text = to_json_plotly({"layout": trial_layout(), "traces": {str(n): t for n, t in per_trial.items()}})
+    data = {"layout": trial_layout(), "traces": {str(n): t for n, t in per_trial.items()}}
+    convert_to_base64(data)  # float32 arrays as base64: 5.3 characters a value, not 8 to 12
+    text = to_json_plotly(data)
     return text.replace("</", "<\\/")
 
 
@@ -163,19 +177,22 @@ SCRIPT = """
   var data = JSON.parse(document.getElementById('trial-data').textContent);
   function draw(d){
     var div = d.querySelector('.trial-fig');
-    if (!div || div.dataset.drawn) return;
+    if (!div || div.dataset.drawn) return Promise.resolve();
     div.dataset.drawn = '1';
-    Plotly.newPlot(div, data.traces[d.dataset.trial] || [], data.layout, {displaylogo: false, responsive: true});
+    return Plotly.newPlot(div, data.traces[d.dataset.trial] || [], data.layout, {displaylogo: false, responsive: true});
   }
   document.querySelectorAll('details.trial').forEach(function(d){
     d.addEventListener('toggle', function(){ if (d.open) draw(d); });
   });
   function openHash(){
     var d = document.getElementById(decodeURIComponent(location.hash.slice(1)));
-    if (d && d.tagName === 'DETAILS') { d.open = true; draw(d); d.scrollIntoView(); }
+    if (!d || d.tagName !== 'DETAILS') return;
+    d.open = true;
+    // once its figure (and the figures above it) are drawn, so the page no longer moves
+    draw(d).then(function(){ d.scrollIntoView(); });
   }
   window.addEventListener('hashchange', openHash);
-  openHash();
+  if (document.readyState === 'complete') openHash(); else window.addEventListener('load', openHash);
 })();
 """
 
@@ -198,9 +215,10 @@ def trial_figure(trial: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def epochs_by_trial(epochs: pd.DataFrame) -> dict[int, pd.DataFrame]:
-    """Each trial's epoch rows (the frame is sorted by trial, then epoch)."""
-    numbers = epochs["number"].to_numpy()
+def epochs_by_trial(epochs: pd.DataFrame) -> dict[int, dict[str, np.ndarray]]:
+    """Each trial's epoch rows as column arrays (views: the frame is sorted by trial, then epoch)."""
+    columns = {str(c): epochs[c].to_numpy() for c in epochs.columns}
+    numbers = columns["number"]
     cuts = np.r_[0, np.flatnonzero(numbers[1:] != numbers[:-1]) + 1, len(numbers)]
-    return {int(numbers[a]): epochs.iloc[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a}
-
+    bounds = [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
+    return {int(numbers[a]): {c: v[a:b] for c, v in columns.items()} for a, b in bounds}
