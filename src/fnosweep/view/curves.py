@@ -264,10 +264,10 @@ def _add_marks(fig: go.Figure, marks: list[tuple[np.ndarray, ...]], *, row: int,
 
 
 def compared_trials(trials: pd.DataFrame) -> list[int]:
-    """The trials whose curves set the every-trial axes: all but the diverged and the failed
-    (a run at 1e+12 or NaN says nothing about the scale of the others; exploding gradients
-    are what the gradient panels show, so those stay). None left: every trial."""
-    kept = trials[(trials["verdict"] != "diverged") & (trials["state"] != "FAIL")]
+    """The trials whose curves set the every-trial axes: all but the diverged (a run at 1e+12
+    or NaN says nothing about the scale of the others; exploding gradients are what the
+    gradient panels show, so those stay). None left: every trial."""
+    kept = trials[trials["verdict"] != "diverged"]
     return [int(n) for n in (kept if not kept.empty else trials)["number"]]
 
 

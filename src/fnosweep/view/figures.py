@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fnosweep.diagnose.fmt import num as fmt_num
 from fnosweep.diagnose.thresholds import UNSTABLE, VERDICTS
 from fnosweep.view.axes import DOWN, UP, axis_range, near_best
 from fnosweep.view.style import (
@@ -191,7 +192,12 @@ def stability_map_figure(trials: pd.DataFrame, *, x: str | None, y: str | None) 
 
 
 def parallel_figure(
-    trials: pd.DataFrame, *, knobs: Sequence[str], log: Sequence[str] = (), metric: str = "objective"
+    trials: pd.DataFrame,
+    *,
+    knobs: Sequence[str],
+    log: Sequence[str] = (),
+    metric: str = "objective",
+    direction: str = "minimize",
 ) -> go.Figure:
     """Parallel coordinates of the searched knobs and the objective; lines coloured by verdict."""
     import plotly.graph_objects as go
@@ -204,9 +210,20 @@ def parallel_figure(
     if rows.empty:
         return message_figure(title, "no finished trials yet")
     dims = [_dimension(rows[k], _short(k), k in log) for k in knobs]
-    obj = rows["objective"].astype(float)
-    worst = obj.max() if obj.notna().any() else 0.0
-    dims.append({"label": esc(metric) + " (none → worst)", "values": obj.where(np.isfinite(obj), worst).to_numpy()})
+    obj = rows["objective"].astype(float).to_numpy()
+    finite = obj[np.isfinite(obj)]
+    # The axis of the trials within 10x of the best: a 3e5 objective is drawn at its top.
+    axis = axis_range(near_best(finite, direction=direction), finite, log=False)
+    label = esc(metric) + " (none → worst)"
+    if axis is not None:
+        shown, side = axis.clip(obj)
+        if (side > 0).any() or (side < 0).any():
+            label = esc(metric) + f" (none and ≥{fmt_num(axis.high)} → top)"
+        worst = axis.high if direction == "minimize" else axis.low
+        obj = np.where(np.isfinite(shown), shown, worst)
+    else:
+        obj = np.where(np.isfinite(obj), obj, 0.0)
+    dims.append({"label": label, "values": obj})
     present = [v for v in LABELS if v in set(labels)]
     codes = labels.map({v: i for i, v in enumerate(present)}).to_numpy()
     dims.append({"label": "verdict", "values": codes, "tickvals": list(range(len(present))), "ticktext": present})

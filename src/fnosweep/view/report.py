@@ -152,6 +152,7 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
                 x.trials,
                 knobs=knobs,
                 metric=metric,
+                direction=direction,
                 log=[f"param.{k}" for k, v in search.items() if isinstance(v, Mapping) and v.get("log")],
             ),
         ),

@@ -140,10 +140,9 @@ def sections_html(infos: Sequence[TrialInfo], *, metric: str) -> str:
         verdict = t.verdict or "no verdict"
         if t.state == "PRUNED":
             verdict += " (as of the epoch it was stopped)"
-        summary = (
-            f"Trial {t.number} · {state} · {html.escape(verdict)} · {html.escape(metric)} "
-            f"{html.escape(fmt.num(t.objective) if t.objective is not None else 'none')} · {t.epochs} epochs"
-        )
+        value = fmt.num(t.objective) if t.objective is not None else "none"
+        epochs = f"{t.epochs} epoch{'s' if t.epochs != 1 else ''}"
+        summary = f"Trial {t.number} · {state} · {html.escape(verdict)} · {html.escape(metric)} {value} · {epochs}"
         params = "".join(
             f"<tr><th>{html.escape(k)}</th><td>{html.escape(fmt.param(v))}</td></tr>" for k, v in t.params.items()
         )
