@@ -8,6 +8,7 @@ the conclusion's markdown) is escaped here or by the markdown renderer with raw 
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import os
 from collections.abc import Sequence
@@ -56,9 +57,15 @@ class Section:
 
 def markdown_html(text: str) -> str:
     """Markdown as HTML with raw HTML disabled: a `<script>` in a reason stays text."""
+    return _markdown().render(text)
+
+
+@functools.cache
+def _markdown() -> Any:
+    # One parser for the page: building one costs more than rendering a trial's diagnosis.
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
 def table_html(frame: pd.DataFrame, *, wide: Sequence[str] = ("reason",), link: str | None = None) -> str:

@@ -99,7 +99,8 @@ def trial_traces(trial: pd.DataFrame | Mapping[str, np.ndarray], *, max_points: 
             {
                 **_xs(x),
                 "y": y,
-                "mode": "lines",
+                # a line needs two points: a run pruned after an epoch or two shows as dots
+                "mode": "lines" if np.isfinite(y).sum() > 2 else "lines+markers",
                 "name": name,
                 "legendgroup": name,
                 "showlegend": panel in (2, 4) or column == "train_loss",
