@@ -66,8 +66,8 @@ def render_progress(title: str, p: Progress) -> Group:
 
 
 def best_table(result: SweepResult, k: int = 5) -> Table:
-    """The best trials, one line each: outcome, then one short column per searched knob
-    (values to 4 significant digits, as everywhere a parameter is printed)."""
+    """The best complete trials, one line each: outcome, then one short column per searched
+    knob (values to 4 significant digits, as everywhere a parameter is printed)."""
     best = result.best(k)
     table = Table(
         title=f"Best trials of {result.study_name} ({result.direction} {result.metric})",
@@ -76,8 +76,6 @@ def best_table(result: SweepResult, k: int = 5) -> Table:
         padding=(0, 1),
         collapse_padding=True,
         pad_edge=False,
-        caption="pruned: stopped early, verdict as of that epoch" if any(t.state == "PRUNED" for t in best) else None,
-        caption_justify="left",
     )
     table.add_column("trial", justify="right", no_wrap=True)
     table.add_column(result.metric, justify="right", no_wrap=True)

@@ -48,8 +48,10 @@ class SweepResult:
     notes: tuple[str, ...] = ()
 
     def best(self, k: int = 5) -> list[TrialSummary]:
+        """The `k` best complete trials (a pruned or failed trial's value is of an unfinished run)."""
         sign = 1.0 if self.direction == "minimize" else -1.0
-        scored = [(sign * t.value, t) for t in self.trials if t.value is not None and math.isfinite(t.value)]
+        scored = [(sign * t.value, t) for t in self.trials
+                  if t.state == "COMPLETE" and t.value is not None and math.isfinite(t.value)]  # fmt: skip
         return [t for _, t in sorted(scored, key=lambda st: st[0])][:k]
 
 
