@@ -129,7 +129,9 @@ def test_a_diverged_trial_neither_squashes_the_best_curves_nor_vanishes(sweep_ur
         axis = curves["axes"][axis_key]
         best = [v for t in curves["traces"] if t["name"].startswith("best") and _on(t, axis_key) for v in t["y"]]
         assert share_of_axis(best, axis) > 0.6, (axis_key, axis)  # the best curves fill the axis
-        line, marks = [t for t in curves["traces"] if t["name"].startswith("diverged") and _on(t, axis_key)]
+        drawn = [t for t in curves["traces"] if t["name"].startswith("diverged") and _on(t, axis_key)]
+        line = next(t for t in drawn if "x" not in t["symbol"])
+        marks = next(t for t in drawn if "x" in t["symbol"])
         assert any(v is not None for v in line["y"])  # drawn up to its last finite value
         # its last finite value (1e8 or 3e7, before NaN) is marked, on the top edge of the axis
         end = marks["y"][marks["symbol"].index("x")]
