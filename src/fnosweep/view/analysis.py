@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from fnosweep.history import EpochRecord, History, RunInfo
 
 if TYPE_CHECKING:
-    import pyarrow as pa
 
     from fnosweep.diagnose import SweepConclusion, SweepTrial, Thresholds
     from fnosweep.store import TrialRow
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
 FULL_HISTORIES = 10
 """Complete trials (best first) read in full for `conclude`, which fits the top 3."""
-TOP_GROUPS = ("lifting", "fno_blocks", "projection")
 
 
 def thresholds(spec: Mapping[str, Any] | None) -> Thresholds:
@@ -38,27 +36,6 @@ def thresholds(spec: Mapping[str, Any] | None) -> Thresholds:
     stability = (spec or {}).get("stability") or {}
     names = {f.name for f in dataclasses.fields(Thresholds)}
     return Thresholds(**{k: v for k, v in stability.items() if k in names})
-
-
-def bulk_schema(metric: str) -> pa.Schema:
-    """The fields the report reads from every epoch of every trial; the rest of each line
-    (per-block groups, other eval keys, timings) is read only for the trials it draws."""
-    import pyarrow as pa
-
-    f64 = pa.float64()
-    stats = pa.struct([("mean", f64), ("max", f64)])
-    fields = [
-        ("epoch", pa.int64()),
-        ("train_loss", f64),
-        ("grad_norm", pa.struct([("median", f64), ("p95", f64), ("max", f64)])),
-        ("clip_fraction", f64),
-        ("update_ratio", f64),
-        ("weight_norm", f64),
-        ("groups", pa.struct([(g, stats) for g in TOP_GROUPS])),
-    ]
-    if metric.startswith("eval."):
-        fields.append(("eval", pa.struct([(metric.removeprefix("eval."), f64)])))
-    return pa.schema(fields)
 
 
 def detail_numbers(rows: Sequence[TrialRow], *, direction: str) -> set[int]:

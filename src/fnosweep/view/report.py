@@ -38,9 +38,10 @@ class ReportInputs:
     spec: Mapping[str, Any]
     trials: pd.DataFrame
     epochs: pd.DataFrame
-    """Every trial's epochs, the fields of `analysis.bulk_schema`."""
+    """Every trial's epochs, every field (`frames.epoch_table`)."""
     detail: pd.DataFrame
-    """Every field of the epochs of the trials drawn one by one (`picks`)."""
+    """Epochs of the trials drawn one by one (`picks`) and of the trial sections: the report
+    passes `epochs` itself; a caller may pass fewer."""
     picks: Mapping[int, str]
     """Trials whose learning curves are drawn, with their labels."""
     conclusion_md: str
