@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from fnosweep.view import curves, figures, sampling
 
@@ -193,3 +194,65 @@ def test_empty_inputs_give_figures_that_say_so():
         "not measured"
         in curves.update_ratio_figure(epochs()[["number", "epoch"]], pd.Series(dtype=str)).layout.annotations[0].text
     )
+
+
+def diverging_epochs():
+    """Two good trials and one that reached 1e8 at epoch 3 and NaN at epoch 4."""
+    frame = epochs(n_trials=3, n=6)
+    bad = frame["number"] == 2
+    for column in ("train_loss", "eval.32_l2", "eval.64_l2", "eval.32_h1", "grad_norm.median"):
+        frame.loc[bad & (frame["epoch"] == 3), column] = 1e8
+        frame.loc[bad & (frame["epoch"] >= 4), column] = math.nan
+    return frame
+
+
+def test_learning_curve_axes_are_the_best_trials_and_the_diverged_one_is_clipped_and_ends_marked():
+    fig = curves.learning_curves_figure(diverging_epochs(), {0: "best 1 (#0)", 1: "best 2 (#1)", 2: "diverged (#2)"})
+    lo, hi = fig.layout.yaxis.range  # train loss: 1/(e+1) for the best, e = 0..5
+    assert hi < math.log10(1e8) / 4 and lo < math.log10(1 / 6)
+    line, marks = [t for t in fig.data if t.name == "diverged (#2)" and t.xaxis == "x"]
+    assert np.isfinite(line.y[:4]).all() and np.isnan(line.y[4:]).all()  # drawn up to its last finite value
+    assert list(marks.x) == [3] and list(marks.marker.symbol) == ["x"]  # the 1e8 at epoch 3: its end, marked
+    assert marks.y[0] == pytest.approx(10 ** fig.layout.yaxis.range[1], rel=0.2) and marks.customdata[0] == 1e8
+    assert marks.text[0] == " (last finite value, off the axis)"
+
+
+def test_gradient_axes_ignore_the_diverged_trial_and_mark_where_it_leaves():
+    verdicts = pd.Series({0: "healthy", 1: "healthy", 2: "diverged"})
+    fig = curves.gradients_figure(diverging_epochs(), verdicts, focus=[0, 1])
+    assert 10 ** fig.layout.yaxis.range[1] < 100  # grad norm median: 1..6 for the healthy ones, 1e8 for #2
+    marks = next(t for t in fig.data if t.name == "off the axis / last finite" and t.xaxis == "x")
+    assert "x" in marks.marker.symbol and 1e8 in marks.customdata[:, 1]
+
+
+def test_an_outlier_objective_is_drawn_on_the_edge_with_its_true_value():
+    sweep = pd.concat([SWEEP, trials((7, "COMPLETE", "healthy", 1e5, 10, 1e-3, 1.0, None))], ignore_index=True)
+    fig = figures.objective_figure(sweep, metric="eval.32_l2", direction="minimize")
+    hi = fig.layout.yaxis.range[1]
+    assert hi < 2  # 1e5 does not set the axis
+    healthy = next(t for t in fig.data if t.name == "healthy")
+    i = list(healthy.x).index(7)
+    assert healthy.marker.symbol[i] == "arrow-up" and healthy.customdata[i][1] == 1e5
+
+
+def test_a_trial_section_draws_its_curves_and_gradients_and_marks_where_it_diverged():
+    from fnosweep.view.trial_sections import trial_traces
+
+    frame = diverging_epochs()
+    traces = trial_traces(frame[frame["number"] == 2])
+    lines = {(t["name"], t["xaxis"]) for t in traces if t["mode"] == "lines"}
+    assert {("train loss", "x"), ("32×32", "x2"), ("32×32", "x3"), ("median", "x4"), ("clipped", "x5")} <= lines
+    ends = [t for t in traces if t["mode"] == "markers"]
+    assert ends and all(t["marker"]["symbol"] == "x" and t["y"][0] == 1e8 for t in ends)
+
+
+def test_dashboard_figures_are_one_panel_each_and_fit_the_dashboard_box():
+    from fnosweep.view.dashboard import PANEL_HEIGHT, sweep_figures
+
+    verdicts = {0: "healthy", 1: "healthy", 2: "diverged"}
+    trial_rows = trials(*[(n, "COMPLETE", v, 0.1 * (n + 1), 6, 1e-3, 1.0, None) for n, v in verdicts.items()])
+    figs = sweep_figures(trial_rows, diverging_epochs(), {"study": {"metric": "eval.32_l2"}, "training": {"epochs": 6}})
+    for key, fig in figs.items():
+        assert fig.layout.height == PANEL_HEIGHT <= 450, key
+        panels = [k for k in fig.layout.to_plotly_json() if k.startswith("xaxis")]
+        assert len(panels) <= (2 if key == "pruning" else 1), (key, panels)

@@ -84,3 +84,26 @@ def test_unknown_study_lists_the_ones_there(app, sweep_url, tmp_path):
 def test_a_storage_that_does_not_open_is_one_line(app, tmp_path):
     result = runner.invoke(app, ["report", f"sqlite:///{tmp_path}/missing.db", "--study", "x"])
     assert isinstance(result.exception, FnosweepError) and "no such database file" in str(result.exception)
+
+
+def test_every_trial_has_a_section_with_the_text_of_diagnose_trial(report_html, sweep_url):
+    from fnosweep.cli import app as cli
+    from fnosweep.view.page import markdown_html
+
+    sections = re.findall(r'<details class=trial id="trial-(\d+)"', report_html)
+    assert len(sections) == 41 and len(set(sections)) == 41
+    for number in ("0", "7", sections[-1]):
+        out = runner.invoke(cli, ["diagnose", sweep_url, "--study", "synthetic", "--trial", number])
+        assert out.exit_code == 0, out.output
+        start = report_html.index(f'id="trial-{number}"')
+        section = report_html[start : report_html.index("</details>", start)]
+        assert markdown_html(out.output) in section  # the same text, not a re-rendering
+    assert '<a href="#trial-0">0</a>' in report_html  # the trials table opens them
+
+
+def test_trial_sections_say_state_reason_and_when_a_verdict_is_of_a_stopped_run(report_html):
+    pruned = re.search(r'<details class=trial id="trial-\d+" data-trial="\d+"><summary>Trial \d+ · pruned · '
+                       r"[a-z_]+ \(as of the epoch it was stopped\)", report_html)  # fmt: skip
+    assert pruned is not None
+    start = pruned.start()
+    assert "<th>prune reason</th>" in report_html[start : report_html.index("</details>", start)]

@@ -134,7 +134,7 @@ def diagnose(
         return
     from fnosweep.spec import parse_stability
     from fnosweep.store.refs import find_study, trial_of
-    from fnosweep.view.analysis import conclude_study, study_sweep_trials
+    from fnosweep.view.analysis import conclude_study, study_sweep_trials, trial_diagnosis
 
     assert study is not None  # exactly one of STUDY and --history, checked above
     ref = find_study(study, study_name)
@@ -142,13 +142,13 @@ def diagnose(
     thresholds = parse_stability((spec or {}).get("stability"), source="the study's stored spec").thresholds
     if trial is not None:
         row, h = trial_of(ref, trial)
-        result = dx.diagnose(h, thresholds, target=target, metric=_metric_of(ref))
-        error = row.error if row.state == "FAIL" else None  # the traceback the driver stored
         if fmt == "json":
+            result = dx.diagnose(h, thresholds, target=target, metric=_metric_of(ref))
+            error = row.error if row.state == "FAIL" else None  # the traceback the driver stored
             typer.echo(json.dumps({**result.to_json(), "state": row.state, "reason": row.reason, "error": error},
                                   indent=2))
-        else:
-            typer.echo(dx.render_trial(result, h, title=f"{ref.name}, trial {trial} ({row.state})", error=error))
+        else:  # the same text as the report's section of this trial
+            typer.echo(trial_diagnosis(ref.name, row, h, spec, target=target))
         return
     trials = study_sweep_trials(ref)
     conclusion = conclude_study(trials, spec, target=target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def num(x: float | int | None, digits: int = 4) -> str:
@@ -25,6 +26,19 @@ def num(x: float | int | None, digits: int = 4) -> str:
     places = 4 if abs(x) < 10 else 2 if abs(x) < 1000 else 0
     text = f"{x:,.{places}f}"
     return text.rstrip("0").rstrip(".") if places else text
+
+
+def param(value: Any) -> str:
+    """A parameter value wherever one is printed (tables, text, the report): floats to 4
+    significant digits (``0.016``, ``1e-4``, ``2.5e-3``), ints as they are, None as ``none``.
+    Full precision only in JSON and the trials export."""
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        if value != 0 and math.isfinite(value) and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return sci(value, 4)
+        return f"{value:.4g}"
+    return str(value)
 
 
 def sci(x: float | None, digits: int = 2) -> str:

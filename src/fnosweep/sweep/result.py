@@ -5,7 +5,8 @@ imports this module)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,8 +48,10 @@ class SweepResult:
     notes: tuple[str, ...] = ()
 
     def best(self, k: int = 5) -> list[TrialSummary]:
+        """The `k` best complete trials (a pruned or failed trial's value is of an unfinished run)."""
         sign = 1.0 if self.direction == "minimize" else -1.0
-        scored = [(sign * t.value, t) for t in self.trials if t.value is not None and math.isfinite(t.value)]
+        scored = [(sign * t.value, t) for t in self.trials
+                  if t.state == "COMPLETE" and t.value is not None and math.isfinite(t.value)]  # fmt: skip
         return [t for _, t in sorted(scored, key=lambda st: st[0])][:k]
 
 
@@ -93,3 +96,79 @@ def best_trial(trials: Sequence[Any], direction: str) -> Any | None:
     if not done:
         return None
     return min(done, key=lambda t: t.value if direction == "minimize" else -t.value)
+
+
+SHORT_NAMES: Mapping[str, str] = {
+    "lr": "lr",
+    "clip_threshold": "clip",
+    "scheduler.type": "sched",
+    "scheduler.step_size": "step",
+    "batch_size": "bs",
+    "hidden_channels": "width",
+    "weight_decay": "wd",
+    "n_layers": "layers",
+    "n_modes": "modes",
+}
+"""Column headers of the knobs users search most; any other knob is headed by its last dotted part."""
+
+
+def short_name(key: str) -> str:
+    """`training.clip_threshold` -> `clip`; `model.foo.bar` -> `bar`."""
+    for suffix, short in SHORT_NAMES.items():
+        if key == suffix or key.endswith("." + suffix):
+            return short
+    return key.rsplit(".", 1)[-1]
+
+
+def searched_knobs(trials: Iterable[TrialSummary]) -> list[str]:
+    """Every parameter any trial was given, in the search space's order: a conditional knob
+    (`scheduler.step_size`) goes after the knob it followed in the trial that had it."""
+    order: list[str] = []
+    for t in trials:
+        previous = None
+        for key in t.params:
+            if key not in order:
+                order.insert(order.index(previous) + 1 if previous is not None else 0, key)
+            previous = key
+    return order
+
+
+Outcome = tuple[str, "str | None", "str | None"]
+"""(state, verdict, reason) of one trial: what the counts below count."""
+
+
+def prune_rule(reason: str | None) -> str:
+    """Which rule pruned a trial, from its stored reason: `diverged`, `exploding_gradients`,
+    `median pruner`, ... (the text before the first colon)."""
+    return (reason or "").split(":")[0].strip() or "pruner"
+
+
+def state_counts(outcomes: Iterable[Outcome]) -> str:
+    """`16 trials: 7 complete, 9 pruned (5 diverged, 4 median pruner), 0 failed`."""
+    rows = list(outcomes)
+    states = Counter(s for s, _, _ in rows)
+    rules = Counter(prune_rule(r) for s, _, r in rows if s == "PRUNED")
+    parts = [f"{states['COMPLETE']} complete"]
+    if states["PRUNED"]:
+        by = ", ".join(f"{n} {rule}" for rule, n in sorted(rules.items(), key=lambda kv: (-kv[1], kv[0])))
+        parts.append(f"{states['PRUNED']} pruned ({by})")
+    else:
+        parts.append("0 pruned")
+    parts.append(f"{states['FAIL']} failed")
+    others = sorted(s for s in states if s not in ("COMPLETE", "PRUNED", "FAIL"))
+    parts += [f"{states[s]} {s.lower()}" for s in others]
+    return f"{len(rows)} trial{'s' if len(rows) != 1 else ''}: " + ", ".join(parts)
+
+
+def verdict_counts(outcomes: Iterable[Outcome]) -> str:
+    """`Verdicts: healthy 6, plateau 1 of the 7 complete; diverged 5, healthy 4 of the 9 pruned
+    (as of the epoch each was stopped)`: a pruned run's verdict is not a finished run's."""
+    rows = list(outcomes)
+    parts = []
+    for state, name, note in (("COMPLETE", "complete", ""), ("PRUNED", "pruned", " (as of the epoch each was stopped)"),
+                              ("FAIL", "failed", "")):  # fmt: skip
+        count = Counter(v or "no verdict" for s, v, _ in rows if s == state)
+        if count:
+            listing = ", ".join(f"{v} {n}" for v, n in sorted(count.items(), key=lambda kv: (-kv[1], kv[0])))
+            parts.append(f"{listing} of the {sum(count.values())} {name}{note}")
+    return "Verdicts: " + "; ".join(parts) if parts else "Verdicts: no finished trial yet"

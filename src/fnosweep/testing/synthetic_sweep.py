@@ -164,7 +164,9 @@ def _records(
     ev = loss * 1.15 * noise
     if verdict == "overfitting":
         ev = ev + 0.002 * np.maximum(t - budget * 0.3, 0)
-    if verdict == "diverged":
+    if verdict == "diverged":  # as real runs do: one epoch far off the scale, then NaN
+        if stop >= 2:
+            loss[stop - 2], ev[stop - 2], grad[stop - 2] = 1e8, 3e7, 1e12
         loss[stop - 1 :] = ev[stop - 1 :] = grad[stop - 1 :] = math.nan
     threshold = clip if clip is not None else math.inf
     clip_frac = np.clip((grad * 3 - threshold) / (grad * 3), 0, 1) if clip is not None else np.zeros(n)

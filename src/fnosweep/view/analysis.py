@@ -15,10 +15,9 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fnosweep.history import FNO_TOP_GROUPS, EpochRecord, History, RunInfo
+from fnosweep.history import EpochRecord, History, RunInfo
 
 if TYPE_CHECKING:
-    import pyarrow as pa
 
     from fnosweep.diagnose import SweepConclusion, SweepTrial, Thresholds
     from fnosweep.store import TrialRow
@@ -34,27 +33,6 @@ def thresholds(spec: Mapping[str, Any] | None) -> Thresholds:
     from fnosweep.spec import parse_stability
 
     return parse_stability((spec or {}).get("stability"), source="the study's stored spec").thresholds
-
-
-def bulk_schema(metric: str) -> pa.Schema:
-    """The fields the report reads from every epoch of every trial; the rest of each line
-    (per-block groups, other eval keys, timings) is read only for the trials it draws."""
-    import pyarrow as pa
-
-    f64 = pa.float64()
-    stats = pa.struct([("mean", f64), ("max", f64)])
-    fields = [
-        ("epoch", pa.int64()),
-        ("train_loss", f64),
-        ("grad_norm", pa.struct([("median", f64), ("p95", f64), ("max", f64)])),
-        ("clip_fraction", f64),
-        ("update_ratio", f64),
-        ("weight_norm", f64),
-        ("groups", pa.struct([(g, stats) for g in FNO_TOP_GROUPS])),
-    ]
-    if metric.startswith("eval."):
-        fields.append(("eval", pa.struct([(metric.removeprefix("eval."), f64)])))
-    return pa.schema(fields)
 
 
 def detail_numbers(rows: Sequence[TrialRow], *, direction: str) -> set[int]:
@@ -145,6 +123,19 @@ def conclusion_markdown(trials: Sequence[SweepTrial], spec: Mapping[str, Any] | 
     from fnosweep.diagnose import render_sweep
 
     return render_sweep(conclude_study(trials, spec))
+
+
+def trial_diagnosis(
+    study: str, row: TrialRow, history: History, spec: Mapping[str, Any] | None, *, target: float | None = None
+) -> str:
+    """The written diagnosis of one trial: what `fnosweep diagnose STUDY --trial N` prints
+    and the report's section of that trial show, made here for both."""
+    from fnosweep.diagnose import diagnose, render_trial
+
+    metric = ((spec or {}).get("study") or {}).get("metric")
+    result = diagnose(history, thresholds(spec), target=target, metric=metric)
+    error = row.error if row.state == "FAIL" else None  # the traceback the driver stored
+    return render_trial(result, history, title=f"{study}, trial {row.number} ({row.state})", error=error)
 
 
 def importances(

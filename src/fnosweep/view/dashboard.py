@@ -110,29 +110,52 @@ def trial_numbers(history: History, metric: str, direction: str) -> dict[str, An
     }  # fmt: skip
 
 
+PANEL_HEIGHT = 440
+"""optuna-dashboard draws each custom figure in a box 450 px high and half its page wide."""
+
+
 def sweep_figures(trials: pd.DataFrame, epochs: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, go.Figure]:
-    """The stability figures for the dashboard: the report's, with short curves (pure)."""
+    """The stability figures for the dashboard: the report's, one panel each, with short
+    curves, sized for the dashboard's half-width, 450 px high boxes (pure)."""
     from fnosweep.view import curves, figures
 
     study = spec.get("study") or {}
+    direction = study.get("direction") or "minimize"
     verdicts = curves.verdict_index(trials)
+    compared = curves.compared_trials(trials) if not trials.empty else []
+    points = max(4, min(DASHBOARD_POINTS, DASHBOARD_POINT_BUDGET // max(len(trials), 1)))
     lr = next((c for c in trials.columns if c.startswith("param.") and c.endswith(".lr")), "run.lr")
     clip = next(
         (c for c in trials.columns if c.startswith("param.") and c.endswith(".clip_threshold")), "run.clip_threshold"
     )
-    return {
+
+    def one(column: str, title: str, log: bool) -> go.Figure:
+        return curves.by_verdict_figure(
+            epochs, verdicts, {column: ("", log)}, title=title, max_points=points, cols=1, focus=compared
+        )
+
+    out = {
         "stability-map": figures.stability_map_figure(trials, x=lr, y=clip),
-        "objective": figures.objective_figure(
-            trials, metric=study.get("metric") or "objective", direction=study.get("direction") or "minimize"
-        ),
-        "gradients": curves.gradients_figure(
-            epochs, verdicts, max_points=max(4, min(DASHBOARD_POINTS, DASHBOARD_POINT_BUDGET // max(len(trials), 1)))
-        ),
-        "layer-groups": curves.groups_figure(
-            epochs, trial=next(iter(curves.pick_trials(trials, direction=study.get("direction") or "minimize")), None)
-        ),
-        "pruning": figures.pruning_figure(trials, budget=(spec.get("training") or {}).get("epochs")),
+        "objective": figures.objective_figure(trials, metric=study.get("metric") or "objective", direction=direction),
+        "gradients": one("grad_norm.p95", "Gradient norm p95 before clipping (every trial)", True),
+        "clipping": one("clip_fraction", "Fraction of steps clipped (every trial)", False),
+        "layer-groups": curves.groups_figure(epochs, trial=None, over_epochs=False),
+        "pruning": figures.pruning_figure(trials, budget=(spec.get("training") or {}).get("epochs"), compact=True),
     }
+    return {key: fit_panel(fig, top=95 if key == "pruning" else 70) for key, fig in out.items()}
+
+
+def fit_panel(fig: go.Figure, *, top: int = 70) -> go.Figure:
+    """A figure made to fit one dashboard box: its height, small margins and title, the legend below."""
+    fig.update_layout(
+        height=PANEL_HEIGHT,
+        width=None,
+        autosize=True,
+        margin={"l": 55, "r": 15, "t": top, "b": 40},
+        title={"font": {"size": 13}, "x": 0.02},
+        legend={"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 10}},
+    )
+    return fig
 
 
 def study_figures(store: Store, study_name: str) -> dict[str, go.Figure]:

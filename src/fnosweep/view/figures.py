@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fnosweep.diagnose.fmt import num as fmt_num
 from fnosweep.spec.thresholds import UNSTABLE, VERDICTS
+from fnosweep.view.axes import DOWN, UP, axis_range, near_best
 from fnosweep.view.style import (
     COLORS,
     LABELS,
@@ -34,46 +36,73 @@ if TYPE_CHECKING:
 
 
 def objective_figure(trials: pd.DataFrame, *, metric: str, direction: str) -> go.Figure:
-    """The objective of each trial by number, coloured by verdict, shaped by state, with the best so far."""
+    """The objective of each trial by number, coloured by verdict, shaped by state, with the best so far.
+
+    The axis spans the complete trials within 10x of the best; a value beyond sits on the
+    edge as a triangle, its true value on hover."""
 
     if trials.empty:
         return message_figure("Objective over trials", "no trials yet")
     labels = verdict_labels(trials)
-    finite = trials["objective"].map(lambda v: v is not None and math.isfinite(v))
+    objective = trials["objective"].map(lambda v: v if v is not None and math.isfinite(v) else math.nan)
+    finite = objective.notna()
+    values = objective[finite].to_numpy(dtype=float)
+    focus = near_best(values, direction=direction)
+    axis = axis_range(focus, values, log=True) if len(values) and (values > 0).all() else None
+    if axis is None or axis.high / axis.low <= 20:
+        axis = axis_range(focus, values, log=False)
     fig = new_figure()
     for label in (v for v in LABELS if v in set(labels[finite])):
         rows = trials[finite & (labels == label)]
+        true = objective[rows.index].to_numpy(dtype=float)
+        shown, side = axis.clip(true) if axis is not None else (true, np.zeros(len(true)))
+        symbols = [SYMBOLS.get(s, "circle") for s in rows["state"]]
         fig.add_scatter(
             x=rows["number"],
-            y=rows["objective"],
+            y=shown,
             mode="markers",
             name=label,
-            marker={"color": COLORS[label], "symbol": [SYMBOLS.get(s, "circle") for s in rows["state"]], "size": 8},
-            customdata=rows["state"],
-            hovertemplate="trial %{x}<br>%{customdata}<br>%{y:.4g}<extra>" + label + "</extra>",
+            marker={
+                "color": COLORS[label],
+                "symbol": [UP if d > 0 else DOWN if d < 0 else sym for sym, d in zip(symbols, side, strict=True)],
+                "size": 8,
+            },
+            customdata=np.stack([rows["state"].to_numpy(dtype=object), true], axis=1),
+            text=np.where(side != 0, " (off the axis)", ""),
+            hovertemplate="trial %{x}<br>%{customdata[0]}<br>%{customdata[1]:.4g}%{text}<extra>"
+            + label
+            + "</extra>",
         )
-    done = trials[finite & (trials["state"] == "COMPLETE")].sort_values("number")
-    if not done.empty:
-        best = done["objective"].cummin() if direction == "minimize" else done["objective"].cummax()
+    done_rows = trials[finite & (trials["state"] == "COMPLETE")].sort_values("number")
+    if not done_rows.empty:
+        obj = objective[done_rows.index]
+        best = obj.cummin() if direction == "minimize" else obj.cummax()
         fig.add_scatter(
-            x=done["number"],
-            y=best,
+            x=done_rows["number"],
+            y=axis.clip(best.to_numpy())[0] if axis is not None else best,
             mode="lines",
             line={"shape": "hv", "color": "black", "width": 1.5},
             name="best so far",
             hoverinfo="skip",
         )
-    values = trials.loc[finite, "objective"]
-    log = bool(len(values)) and values.min() > 0 and values.max() / values.min() > 20
     missing = int((~finite).sum())
     title = f"Objective ({esc(metric)}, {direction}) per trial: ● complete ▼ pruned ✕ failed"
+    notes = []
+    if axis is not None and len(focus) < len(values):
+        notes.append("axis: the trials within 10× of the best; ↑↓ off the axis (true value on hover)")
     if missing:
-        title += (
-            f"<br><sub>{missing} trial(s) without a finite objective (diverged or failed early) are not drawn</sub>"
-        )
+        notes.append(f"{missing} trial(s) without a finite objective (diverged or failed early) are not drawn")
+    if notes:
+        title += "<br><sub>" + "<br>".join(notes) + "</sub>"
     fig.update_layout(
-        title=title, xaxis_title="trial", yaxis_title=esc(metric), yaxis_type="log" if log else "linear", **layout()
+        title=title,
+        xaxis_title="trial",
+        yaxis_title=esc(metric),
+        yaxis_type="log" if axis is not None and axis.log else "linear",
+        **layout(margin={"l": 60, "r": 20, "t": 90 if notes else 70, "b": 50}),
     )
+    if axis is not None:
+        fig.update_yaxes(range=axis.plotly_range())
     return log_axes_in_e(fig)
 
 
@@ -163,7 +192,12 @@ def stability_map_figure(trials: pd.DataFrame, *, x: str | None, y: str | None) 
 
 
 def parallel_figure(
-    trials: pd.DataFrame, *, knobs: Sequence[str], log: Sequence[str] = (), metric: str = "objective"
+    trials: pd.DataFrame,
+    *,
+    knobs: Sequence[str],
+    log: Sequence[str] = (),
+    metric: str = "objective",
+    direction: str = "minimize",
 ) -> go.Figure:
     """Parallel coordinates of the searched knobs and the objective; lines coloured by verdict."""
     import plotly.graph_objects as go
@@ -176,9 +210,20 @@ def parallel_figure(
     if rows.empty:
         return message_figure(title, "no finished trials yet")
     dims = [_dimension(rows[k], _short(k), k in log) for k in knobs]
-    obj = rows["objective"].astype(float)
-    worst = obj.max() if obj.notna().any() else 0.0
-    dims.append({"label": esc(metric) + " (none → worst)", "values": obj.where(np.isfinite(obj), worst).to_numpy()})
+    obj = rows["objective"].astype(float).to_numpy()
+    finite = obj[np.isfinite(obj)]
+    # The axis of the trials within 10x of the best: a 3e5 objective is drawn at its top.
+    axis = axis_range(near_best(finite, direction=direction), finite, log=False)
+    label = esc(metric) + " (none → worst)"
+    if axis is not None:
+        shown, side = axis.clip(obj)
+        if (side > 0).any() or (side < 0).any():
+            label = esc(metric) + f" (none and ≥{fmt_num(axis.high)} → top)"
+        worst = axis.high if direction == "minimize" else axis.low
+        obj = np.where(np.isfinite(shown), shown, worst)
+    else:
+        obj = np.where(np.isfinite(obj), obj, 0.0)
+    dims.append({"label": label, "values": obj})
     present = [v for v in LABELS if v in set(labels)]
     codes = labels.map({v: i for i, v in enumerate(present)}).to_numpy()
     dims.append({"label": "verdict", "values": codes, "tickvals": list(range(len(present))), "ticktext": present})
@@ -192,9 +237,10 @@ def parallel_figure(
     return fig
 
 
-def pruning_figure(trials: pd.DataFrame, *, budget: int | None) -> go.Figure:
+def pruning_figure(trials: pd.DataFrame, *, budget: int | None, compact: bool = False) -> go.Figure:
     """Where the epoch budget went (run by complete, pruned, failed trials; saved), and at
-    which epoch the pruned trials stopped, by prune reason. Readable at 10 or 10 000 trials."""
+    which epoch the pruned trials stopped, by prune reason. Readable at 10 or 10 000 trials;
+    `compact`: short titles, for a half-width dashboard panel."""
     title = "Pruning savings"
     finished = trials[trials["state"].isin(["COMPLETE", "PRUNED", "FAIL"])] if not trials.empty else trials
     if finished.empty:
@@ -208,7 +254,8 @@ def pruning_figure(trials: pd.DataFrame, *, budget: int | None) -> go.Figure:
         cols=2,
         column_widths=[0.35, 0.65],
         horizontal_spacing=0.12,
-        subplot_titles=(f"epoch budget of {len(finished)} finished trials", "epoch at which pruned trials stopped"),
+        subplot_titles=("epochs" if compact else f"epoch budget of {len(finished)} finished trials",
+                        "pruned at epoch" if compact else "epoch at which pruned trials stopped"),  # fmt: skip
     )
     parts = [
         ("run: complete", int(finished.loc[finished["state"] == "COMPLETE", "epochs"].sum()), "#4c78a8"),
@@ -239,8 +286,9 @@ def pruning_figure(trials: pd.DataFrame, *, budget: int | None) -> go.Figure:
     fig.update_xaxes(title_text="epochs run", range=[0, budget + 1], row=1, col=2)
     fig.update_yaxes(title_text="epochs", row=1, col=1)
     fig.update_yaxes(title_text="trials", row=1, col=2)
+    sep = "<br>" if compact else "; "
     fig.update_layout(
-        title=f"{title}: {saved:,} of {total:,} epochs saved ({saved / total:.0%}); "
+        title=f"{title}: {saved:,} of {total:,} epochs saved ({saved / total:.0%}){sep}"
         f"{len(pruned)} of {len(finished)} finished trials pruned; budget {budget} epochs per trial",
         barmode="stack",
         **layout(height=440, margin={"l": 60, "r": 20, "t": 100, "b": 50}),

@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from fnosweep.diagnose import fmt
 from fnosweep.store import redact
-from fnosweep.sweep.result import Progress, SweepResult
+from fnosweep.sweep.result import Progress, SweepResult, searched_knobs, short_name, state_counts, verdict_counts
 
 
 class LiveDisplay:
@@ -66,29 +68,39 @@ def render_progress(title: str, p: Progress) -> Group:
 
 
 def best_table(result: SweepResult, k: int = 5) -> Table:
+    """The best complete trials, one line each: outcome, then one short column per searched
+    knob (values to 4 significant digits, as everywhere a parameter is printed)."""
     best = result.best(k)
     table = Table(
-        title=f"Best trials of {result.study_name} ({result.direction} {result.metric})", title_justify="left"
+        title=f"Best trials of {result.study_name} ({result.direction} {result.metric})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+        pad_edge=False,
     )
-    table.add_column("trial", justify="right")
-    table.add_column(result.metric, justify="right")
-    table.add_column("state")
-    table.add_column("epochs", justify="right")
-    table.add_column("verdict")
-    table.add_column("parameters")
-    for t in best:
-        params = ", ".join(f"{k}={'none' if v is None else _fmt(v)}" for k, v in sorted(t.params.items()))
-        table.add_row(str(t.number), _fmt(t.value), t.state, str(t.epochs), t.verdict or "-", params)
+    table.add_column("trial", justify="right", no_wrap=True)
+    table.add_column(result.metric, justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("epochs", justify="right", no_wrap=True)
+    table.add_column("verdict", overflow="ellipsis", no_wrap=True)
+    knobs = searched_knobs(result.trials)
+    cells = [[fmt.param(t.params[key]) if key in t.params else "-" for key in knobs] for t in best]
+    for key in knobs:
+        table.add_column(short_name(key), justify="right", no_wrap=True)
+    for t, row in zip(best, cells, strict=True):
+        table.add_row(str(t.number), _fmt(t.value), t.state.lower(), str(t.epochs), t.verdict or "-", *row)
     return table
 
 
 def summary_lines(result: SweepResult, spec_path: str) -> list[str]:
-    states: dict[str, int] = {}
-    for t in result.trials:
-        states[t.state] = states.get(t.state, 0) + 1
-    counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())) or "no trials"
+    outcomes = [(t.state, t.verdict, t.reason) for t in result.trials]
+    knobs = searched_knobs(result.trials)
+    shorts = [f"{short_name(k)} = {k}" for k in knobs if short_name(k) != k]
     return [
-        f"{len(result.trials)} trials: {counts}.",
+        f"{state_counts(outcomes)}." if outcomes else "no trials.",
+        *([f"{verdict_counts(outcomes)}."] if outcomes else []),
+        *([f"Columns: {', '.join(shorts)}."] if shorts else []),
         f"Study {result.study_name!r} lives in {redact(result.storage)}",
         f"Next: fnosweep diagnose {spec_path}   (the sweep's conclusion; --trial N for one trial)",
     ]

@@ -7,6 +7,7 @@ the conclusion's markdown) is escaped here or by the markdown renderer with raw 
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,11 @@ h2{font-size:19px;margin:6px 0 4px}p.caption{color:#555;font-size:14px;margin:2p
 table{border-collapse:collapse;font-size:12.5px}
 th,td{border-bottom:1px solid #eee;padding:3px 8px;text-align:left;white-space:nowrap}
 th{position:sticky;top:0;background:#f5f5f5}td.reason{white-space:normal;min-width:280px}
+details.trial{border-top:1px solid #eee;padding:4px 0}details.trial summary{cursor:pointer;font-size:14px}
+details.trial[open] summary{font-weight:600}.trial-body{padding:6px 12px}
+table.facts th{position:static;background:none;color:#555;font-weight:normal}
+.diagnosis{font-size:14px;line-height:1.4;max-width:1100px}.diagnosis h1{font-size:17px}
+.diagnosis h2{font-size:15px}.diagnosis pre{white-space:pre-wrap}
 """
 
 
@@ -46,21 +52,31 @@ class Section:
 
 def markdown_html(text: str) -> str:
     """Markdown as HTML with raw HTML disabled: a `<script>` in a reason stays text."""
+    return _markdown().render(text)
+
+
+@functools.cache
+def _markdown() -> Any:
+    # One parser for the page: building one costs more than rendering a trial's diagnosis.
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
 
 
-def table_html(frame: pd.DataFrame, *, wide: Sequence[str] = ("reason",)) -> str:
-    """A DataFrame as an escaped HTML table (numbers to 4 significant digits)."""
+def table_html(frame: pd.DataFrame, *, wide: Sequence[str] = ("reason",), link: str | None = None) -> str:
+    """A DataFrame as an escaped HTML table (numbers to 4 significant digits). With `link`,
+    the first column's cells link to `#<link>-<value>` (a trial's section)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     body = []
+    first = frame.columns[0] if len(frame.columns) else None
     for row in frame.itertuples(index=False):
-        cells = "".join(
-            f"<td{' class=reason' if c in wide else ''}>{html.escape(_cell(v))}</td>"
-            for c, v in zip(frame.columns, row, strict=True)
-        )
-        body.append(f"<tr>{cells}</tr>")
+        cells = []
+        for c, v in zip(frame.columns, row, strict=True):
+            text = html.escape(_cell(v))
+            if link and c == first and text:
+                text = f'<a href="#{html.escape(link)}-{text}">{text}</a>'
+            cells.append(f"<td{' class=reason' if c in wide else ''}>{text}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<div class=scroll><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
 
 

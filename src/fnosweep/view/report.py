@@ -6,16 +6,19 @@ reading (store, conclusion, importance) and the one write.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fnosweep.diagnose import fmt
 from fnosweep.files import write_atomic
+from fnosweep.history import History, RunInfo
 from fnosweep.store import redact
 from fnosweep.store.refs import StudyRef
-from fnosweep.view import analysis, curves, figures, frames, page, sampling, style
+from fnosweep.sweep.result import state_counts
+from fnosweep.view import analysis, curves, figures, frames, page, sampling, style, trial_sections
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,14 +39,17 @@ class ReportInputs:
     spec: Mapping[str, Any]
     trials: pd.DataFrame
     epochs: pd.DataFrame
-    """Every trial's epochs, the fields of `analysis.bulk_schema`."""
+    """Every trial's epochs, every field (`frames.epoch_table`)."""
     detail: pd.DataFrame
-    """Every field of the epochs of the trials drawn one by one (`picks`)."""
+    """Epochs of the trials drawn one by one (`picks`) and of the trial sections: the report
+    passes `epochs` itself; a caller may pass fewer."""
     picks: Mapping[int, str]
     """Trials whose learning curves are drawn, with their labels."""
     conclusion_md: str
     importances: Mapping[str, float] | None
     importance_note: str
+    sections: Sequence[trial_sections.TrialInfo] = ()
+    """What each trial's section says (its diagnosis included), any order: shown best first."""
 
 
 def make_report(ref: StudyRef, out: str | Path) -> ReportResult:
@@ -69,25 +75,40 @@ def build_html(ref: StudyRef) -> tuple[str, int]:
         return page.render(title=title, meta=meta, sections=[page.Section("empty", "No trials yet", html_body=body)]), 0
     direction = study.get("direction") or "minimize"
     picks = curves.pick_trials(trials, direction=direction)
-    # Two reads: a few fields of every epoch (the all-trial figures), and every field of the
-    # few trials drawn one by one or fitted by the conclusion. Parsing all of a 200 000-epoch
-    # study's JSON is most of a report's time; this halves it.
-    detail = frames.epoch_table(ref, sorted(set(picks) | analysis.detail_numbers(rows, direction=direction)))
-    bulk = frames.epoch_table(ref, schema=analysis.bulk_schema(study.get("metric") or ""))
-    histories = frames.histories(detail, {r.number: r.run_info for r in rows})
+    # One read of every field of every epoch: each trial's section is diagnosed from its
+    # whole history (the text of `diagnose --trial N`), and the figures draw from the same.
+    table = frames.epoch_table(ref)
+    histories = frames.histories(table, {r.number: r.run_info for r in rows})
+    epochs = table.to_pandas()
     counts = dict(zip(trials["number"], trials["epochs"], strict=True))
     conclusion = analysis.conclusion_markdown(analysis.sweep_trials(rows, histories, counts), spec)
     importances, note = analysis.importances(rows, spec.get("search") or {}, direction=direction)
+    sections = [
+        trial_sections.TrialInfo(
+            number=r.number,
+            state=r.state,
+            verdict=r.verdict,
+            objective=r.value,
+            epochs=counts.get(r.number, 0),
+            params=dict(r.params),
+            reason=r.reason,
+            diagnosis_markdown=analysis.trial_diagnosis(
+                ref.name, r, histories.get(r.number) or History(run=r.run_info or RunInfo(), epochs=()), spec
+            ),
+        )
+        for r in rows
+    ]
     inputs = ReportInputs(
         study=ref.name,
         spec=spec,
         trials=trials,
-        epochs=bulk.to_pandas(),
-        detail=detail.to_pandas(),
+        epochs=epochs,
+        detail=epochs,
         picks=picks,
         conclusion_md=conclusion,
         importances=importances,
         importance_note=note,
+        sections=sections,
     )
     return page.render(title=title, meta=meta, sections=build_sections(inputs)), len(trials)
 
@@ -103,6 +124,7 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
     verdicts = curves.verdict_index(x.trials)
     points = sampling.points_per_curve(len(x.trials))
     best = next(iter(picks), None)
+    compared = curves.compared_trials(x.trials)
     S = page.Section
     return [
         S(
@@ -132,6 +154,7 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
                 x.trials,
                 knobs=knobs,
                 metric=metric,
+                direction=direction,
                 log=[f"param.{k}" for k, v in search.items() if isinstance(v, Mapping) and v.get("log")],
             ),
         ),
@@ -145,8 +168,10 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
         S(
             "gradients",
             "Gradient norms and clipping",
-            "Total gradient norm before clipping, per epoch over its steps; every trial, coloured by verdict.",
-            curves.gradients_figure(x.epochs, verdicts, max_points=points),
+            "Total gradient norm before clipping, per epoch over its steps; every trial, coloured by verdict. "
+            "Axes span the trials that did not diverge; ↑↓ marks a curve leaving the axis, ✕ a curve's last finite "
+            "value before NaN (true values on hover).",
+            curves.gradients_figure(x.epochs, verdicts, max_points=points, focus=compared),
         ),
         S(
             "groups",
@@ -158,7 +183,7 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
             "updates",
             "Update-to-weight ratio",
             "How far one epoch moves the weights relative to their size.",
-            curves.update_ratio_figure(x.epochs, verdicts, max_points=points),
+            curves.update_ratio_figure(x.epochs, verdicts, max_points=points, focus=compared),
         ),
         S(
             "pruning",
@@ -175,10 +200,27 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
         S(
             "trials",
             "Trials",
-            f"All {len(x.trials)} trials, best first.",
-            html_body=page.table_html(_table(x.trials, direction)),
+            f"All {len(x.trials)} trials, best first; a trial's number opens its section below.",
+            html_body=page.table_html(_table(x.trials, direction), link="trial"),
+        ),
+        S(
+            "trial-details",
+            "Trial details",
+            "Each trial: parameters, state and prune reason, verdict, the written diagnosis "
+            "(the text of `fnosweep diagnose STUDY --trial N`), its curves and gradients. Click to open.",
+            html_body=_trial_details(x, direction, metric),
         ),
     ]
+
+
+def _trial_details(x: ReportInputs, direction: str, metric: str) -> str:
+    order = {int(n): i for i, n in enumerate(_table(x.trials, direction)["trial"])}
+    infos = sorted(x.sections, key=lambda t: order.get(t.number, len(order)))
+    points = trial_sections.points_per_curve(len(infos))
+    by_trial = trial_sections.epochs_by_trial(x.detail) if not x.detail.empty else {}
+    traces = {t.number: trial_sections.trial_traces(by_trial[t.number], max_points=points)
+              for t in infos if t.number in by_trial}  # fmt: skip
+    return trial_sections.section_body(infos, traces, metric=metric)
 
 
 def _column(trials: pd.DataFrame, name: str) -> str | None:
@@ -190,30 +232,24 @@ def _column(trials: pd.DataFrame, name: str) -> str | None:
 
 
 def _table(trials: pd.DataFrame, direction: str) -> pd.DataFrame:
-    cols = [
-        "number",
-        "state",
-        "verdict",
-        "objective",
-        "epochs",
-        "duration_s",
-        *(c for c in trials.columns if c.startswith("param.")),
-        "n_params",
-        "reason",
-    ]
+    """The trials table, best first; parameter values as every text prints them (fmt.param)."""
+    params = [c for c in trials.columns if c.startswith("param.")]
+    cols = ["number", "state", "verdict", "objective", "epochs", "duration_s", *params, "n_params", "reason"]
     ordered = trials.sort_values(["objective", "number"], ascending=[direction == "minimize", True], na_position="last")
-    return ordered[cols].rename(columns=lambda c: c.removeprefix("param."))
+    table = ordered[cols].copy()
+    for c in params:
+        table[c] = table[c].map(fmt.param)
+    return table.rename(columns=lambda c: "trial" if c == "number" else c.removeprefix("param."))
 
 
 def _meta(ref: StudyRef, spec: Mapping[str, Any], trials: pd.DataFrame) -> list[str]:
     study = spec.get("study") or {}
-    counts = trials["state"].value_counts() if not trials.empty else {}
-    states = ", ".join(f"{int(n)} {s.lower()}" for s, n in sorted(dict(counts).items())) or "no trials"
+    outcomes = list(zip(trials["state"], trials["verdict"], trials["reason"], strict=True)) if not trials.empty else []
     budget = (spec.get("training") or {}).get("epochs")
     parts = [
         f"storage {redact(ref.store.url)}",
         f"{study.get('direction', '?')} {study.get('metric', '?')}",
-        f"{len(trials)} trials ({states})",
+        state_counts(outcomes),
     ]
     if budget:
         parts.append(f"budget {budget} epochs per trial")
