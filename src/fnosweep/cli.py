@@ -151,16 +151,16 @@ def diagnose(
         return
     trials = study_sweep_trials(ref)
     conclusion = conclude_study(trials, spec, target=target)
-    typer.echo(json.dumps(conclusion.to_json(), indent=2) if fmt == "json" else dx.render_sweep(conclusion))
-    if suggest is not None:
-        from fnosweep.suggest import write_followup_spec
+    from fnosweep import conclude as cx
 
+    typer.echo(json.dumps(conclusion.to_json(), indent=2) if fmt == "json" else cx.render_sweep(conclusion))
+    if suggest is not None:
         try:
-            space = dx.suggest_space(trials, direction=spec.get("study", {}).get("direction", "minimize"),
+            space = cx.suggest_space(trials, direction=spec.get("study", {}).get("direction", "minimize"),
                                      space=spec.get("search"), thresholds=thresholds)
         except ValueError as e:
             raise FnosweepError(f"--suggest: {e}") from None
-        write_followup_spec(suggest, spec, space)
+        cx.write_followup_spec(suggest, spec, space)
         typer.echo(f"wrote {suggest}: the search space narrowed to the stable region", err=True)
 
 

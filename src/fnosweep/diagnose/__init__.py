@@ -1,15 +1,12 @@
-"""Diagnosis of FNO training runs and sweeps: pure functions over history values.
+"""Diagnosis of one FNO training run: pure functions over history values.
 
 No torch, ray, optuna or database here: a history (``fnosweep.history``) in, findings,
-a verdict, a sweep conclusion and markdown text out.
+a verdict and markdown text out. The sweep as a whole is `fnosweep.conclude`.
 """
 
 from fnosweep.diagnose.core import diagnose, prune_decision
 from fnosweep.diagnose.findings import FINDING_CODES, Diagnosis, Finding
 from fnosweep.diagnose.render import render_trial
-from fnosweep.diagnose.suggest import suggest_space
-from fnosweep.diagnose.sweep import SweepConclusion, SweepTrial, conclude
-from fnosweep.diagnose.sweep_render import render_sweep
 from fnosweep.diagnose.thresholds import UNJUDGED, UNSTABLE, VERDICTS, ThresholdError, Thresholds
 from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
 
@@ -19,17 +16,12 @@ __all__ = [
     "UNSTABLE",
     "VERDICTS",
     "Diagnosis",
-    "SweepConclusion",
-    "SweepTrial",
     "Finding",
     "ThresholdError",
     "Thresholds",
     "TimeToTarget",
-    "conclude",
     "diagnose",
     "prune_decision",
-    "render_sweep",
     "render_trial",
-    "suggest_space",
     "time_to_target",
 ]

@@ -1,6 +1,6 @@
 """What the report says besides its figures: the sweep conclusion and parameter importance.
 
-The conclusion is `render_sweep(conclude(...))` from `fnosweep.diagnose`, the same text
+The conclusion is `render_sweep(conclude(...))` from `fnosweep.conclude`, the same text
 `fnosweep diagnose STUDY` prints. Importance is Optuna's, computed on an in-memory copy of
 the finished trials (params and values from fnosweep's rows, distributions from the
 study's spec): loading the stored Optuna study would also load every intermediate value,
@@ -20,7 +20,8 @@ from fnosweep.history import EpochRecord, History, RunInfo
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from fnosweep.diagnose import SweepConclusion, SweepTrial, Thresholds
+    from fnosweep.conclude import SweepConclusion, SweepTrial
+    from fnosweep.diagnose import Thresholds
     from fnosweep.store import TrialRow
     from fnosweep.studies import StudyRef
 
@@ -83,7 +84,7 @@ def sweep_trials(
     `conclude` only counts the epochs of those (their verdicts are stored); a history with
     unloaded metrics makes any future rule that reads them say "could not judge" rather
     than judge wrongly. Building 200 000 full records instead costs seconds per report."""
-    from fnosweep.diagnose import SweepTrial
+    from fnosweep.conclude import SweepTrial
 
     out = []
     for r in rows:
@@ -131,7 +132,7 @@ def conclude_study(
     trials: Sequence[SweepTrial], spec: Mapping[str, Any] | None, *, target: float | None = None
 ) -> SweepConclusion:
     """`conclude` with the metric, direction, epoch budget and thresholds of the study's spec."""
-    from fnosweep.diagnose import conclude
+    from fnosweep.conclude import conclude
 
     study = (spec or {}).get("study") or {}
     return conclude(
@@ -146,7 +147,7 @@ def conclude_study(
 
 def conclusion_markdown(trials: Sequence[SweepTrial], spec: Mapping[str, Any] | None) -> str:
     """The sweep conclusion of `conclude_study`, rendered as markdown."""
-    from fnosweep.diagnose import render_sweep
+    from fnosweep.conclude import render_sweep
 
     return render_sweep(conclude_study(trials, spec))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from fnosweep.conclude._conclusion import SweepConclusion, TrialSummary, _params
+from fnosweep.conclude._regions import summarize
 from fnosweep.diagnose import fmt
-from fnosweep.diagnose.regions import summarize
 from fnosweep.diagnose.render import bullet, para
-from fnosweep.diagnose.sweep import SweepConclusion, TrialSummary, _params
 
 
 def render_sweep(conclusion: SweepConclusion) -> str:

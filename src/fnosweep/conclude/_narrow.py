@@ -15,8 +15,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fnosweep.diagnose.regions import BAD, is_number
-from fnosweep.diagnose.sweep import SweepTrial, trial_verdict
+from fnosweep.conclude._conclusion import SweepTrial, trial_verdict
+from fnosweep.conclude._regions import BAD, is_number
 from fnosweep.diagnose.thresholds import Thresholds
 
 _LOG_HINTS = ("lr", "learning_rate", "weight_decay", "eps")

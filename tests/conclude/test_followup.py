@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fnosweep.diagnose import SweepTrial, suggest_space
-from fnosweep.diagnose.suggest import settle_conditions
+from fnosweep.conclude import SweepTrial, followup_spec, settle_conditions, suggest_space, write_followup_spec
 from fnosweep.spec import load_spec, parse_spec
-from fnosweep.suggest import followup_spec, write_followup_spec
 
 SPEC: dict[str, Any] = {
     "study": {"name": "fno", "storage": "sqlite:///studies/fno.db", "metric": "eval.32_l2", "n_trials": 8},

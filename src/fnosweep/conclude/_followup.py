@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from fnosweep.diagnose.suggest import settle_conditions
+from fnosweep.conclude._narrow import settle_conditions
 from fnosweep.errors import FnosweepError
 
 

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from fnosweep.conclude._regions import BAD, KnobRegion, Row, bad_bins, knob_region, summarize
 from fnosweep.diagnose import fmt
 from fnosweep.diagnose.core import diagnose
 from fnosweep.diagnose.findings import Diagnosis
-from fnosweep.diagnose.regions import BAD, KnobRegion, Row, bad_bins, knob_region, summarize
 from fnosweep.diagnose.thresholds import VERDICTS, Thresholds
 from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
 from fnosweep.history import History

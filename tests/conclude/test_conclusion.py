@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 from diag_builders import decay, make
 
-from fnosweep.diagnose import (
-    SweepTrial,
-    conclude,
-    diagnose,
-    render_sweep,
-    render_trial,
-    suggest_space,
-)
+from fnosweep.conclude import SweepTrial, conclude, render_sweep, suggest_space
+from fnosweep.diagnose import diagnose, render_trial
 
 BUDGET = 20
 LRS = [1e-5 * 10 ** (4 * i / 19) for i in range(20)]  # 1e-5 .. 1e-1, log-spaced
@@ -130,7 +124,7 @@ def test_render_trial_of_a_synthetic_run():
     ],
 )
 def test_few_values_are_categories_with_readable_labels(values, labels):
-    from fnosweep.diagnose.regions import knob_region
+    from fnosweep.conclude import knob_region
 
     region = knob_region("k", [(v, "healthy", 0.1) for v in values], min_trials=1, minimize=True)
     assert [b.label for b in region.bins] == labels
