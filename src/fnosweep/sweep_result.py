@@ -7,7 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fnosweep.diagnose.ttt import TimeToTarget
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class TrialSummary:
+    """One finished trial: the run's result lists these, the sweep conclusion its best ones."""
+
     number: int
     state: str
     value: float | None
@@ -34,6 +39,13 @@ class TrialSummary:
     epochs: int
     verdict: str | None
     reason: str | None
+    ttt: TimeToTarget | None = None
+    """Time to target, where the conclusion fitted the trial's curve."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "state": self.state, "value": self.value,
+                "verdict": self.verdict, "params": dict(self.params), "epochs_run": self.epochs,
+                "time_to_target": self.ttt.to_json() if self.ttt else None}
 
 
 @dataclass(frozen=True)

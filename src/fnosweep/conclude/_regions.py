@@ -1,4 +1,6 @@
-"""Stable and unstable regions of a sweep: per searched knob, bins and verdict shares.
+"""Stable and unstable regions of a sweep: the ONE binning of a knob's values, and the
+outcome each trial counts under. The written conclusion, the attribution and the report's
+stability map all bin and count through this module.
 
 Learning rates and other knobs that span decades get log bins (decades, or half-decades
 when the span is two decades or less); knobs with a few values, and categorical ones, get
@@ -8,16 +10,70 @@ them was unstable (diverged, exploding gradients) or failed.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fnosweep.conclude._outcome import BAD
 from fnosweep.diagnose import fmt
-from fnosweep.diagnose.thresholds import UNSTABLE
 
-BAD = (*UNSTABLE, "failed")
+
+def is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+@dataclass(frozen=True)
+class Binning:
+    """How one knob's values fall into bins (computed once from all the finished trials)."""
+
+    kind: str
+    """``log``, ``linear`` or ``categorical``."""
+    edges: tuple[float, ...] = ()
+    """Numeric kinds: bin i is [edges[i], edges[i+1]); the top bin is closed."""
+    choices: tuple[Any, ...] = ()
+    """Categorical: one bin per value, in display order."""
+
+    @property
+    def size(self) -> int:
+        return len(self.choices) if self.kind == "categorical" else len(self.edges) - 1
+
+    def index(self, value: Any) -> int:
+        if self.kind == "categorical":
+            return next(i for i, c in enumerate(self.choices) if _same(c, value))
+        # the top bin is closed: lr = 1e-1 at the top of a 1e-5..1e-1 search is in 1e-2–1e-1
+        return min(max(bisect.bisect_right(self.edges, value) - 1, 0), len(self.edges) - 2)
+
+    def label(self, i: int) -> str:
+        if self.kind == "categorical":
+            return label(self.choices[i])
+        return f"{_edge(self.edges[i], self.kind)}–{_edge(self.edges[i + 1], self.kind)}"
+
+    def bounds(self, i: int) -> tuple[float | None, float | None, Any]:
+        if self.kind == "categorical":
+            return None, None, self.choices[i]
+        return self.edges[i], self.edges[i + 1], None
+
+    def ordered(self) -> bool:
+        return self.kind != "categorical" or all(is_number(c) for c in self.choices)
+
+    def below(self, i: int) -> str:
+        """The values under bin i's lower edge, as text: ``< 1e-1``."""
+        return f"< {_edge(self.edges[i], self.kind)}" if self.kind != "categorical" else f"< {label(self.choices[i])}"
+
+    def at_least(self, i: int) -> str:
+        return f"≥ {_edge(self.edges[i], self.kind)}" if self.kind != "categorical" else f"≥ {label(self.choices[i])}"
+
+
+def binning(values: Sequence[Any]) -> Binning:
+    """The bins of a knob that took `values` (None, NaN and strings make it categorical)."""
+    values = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+    if not all(is_number(v) for v in values) or len(_distinct(values)) <= 6:
+        return Binning("categorical", choices=tuple(_order(values)))
+    kind, edges = _edges(values)
+    return Binning(kind, edges=tuple(edges))
 
 
 @dataclass(frozen=True)
@@ -57,38 +113,19 @@ class KnobRegion:
 
 
 Row = tuple[Any, str, float | None]
-"""(knob value, verdict, objective value) of one finished trial."""
+"""(knob value, outcome, objective value) of one finished trial."""
 
 
-def is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def knob_region(knob: str, rows: Sequence[Row], min_trials: int, minimize: bool) -> KnobRegion:
-    values = [v for v, _, _ in rows]
-    if not all(is_number(v) for v in values) or len(set(values)) <= 6:
-        kind, edges = "categorical", None
-    else:
-        kind, edges = _edges(values)
-    groups: dict[str, list[Row]] = {}
-    bounds: dict[str, tuple[float | None, float | None, Any]] = {}
-    order = _order(values) if edges is None else None
+def knob_region(knob: str, rows: Sequence[Row], min_trials: int, minimize: bool,
+                bins: Binning | None = None) -> KnobRegion:
+    """The bins of `knob` that hold trials, with their outcome counts (`bins`: the binning to
+    use, by default the one of these rows' values)."""
+    b = bins or binning([v for v, _, _ in rows])
+    groups: dict[int, list[Row]] = {}
     for row in rows:
-        if edges is None:
-            label = _label(row[0])
-            bounds[label] = (None, None, row[0])
-        else:
-            # the top bin is closed: lr = 1e-1 at the top of a 1e-5..1e-1 search is in 1e-2–1e-1
-            i = min(max(j for j in range(len(edges)) if row[0] >= edges[j] or j == 0),
-                    len(edges) - 2)
-            lo, hi = edges[i], edges[i + 1]
-            label = f"{_edge(lo, kind)}–{_edge(hi, kind)}"
-            bounds[label] = (lo, hi, None)
-        groups.setdefault(label, []).append(row)
-    labels = (sorted(groups, key=lambda k: order.index(bounds[k][2])) if order is not None
-              else sorted(groups, key=lambda k: bounds[k][0] or 0.0))
-    bins = tuple(_bin(lab, groups[lab], bounds[lab], min_trials, minimize) for lab in labels)
-    return KnobRegion(knob, kind, bins)
+        groups.setdefault(b.index(_clean(row[0])), []).append(row)
+    return KnobRegion(knob, b.kind, tuple(_bin(b.label(i), groups[i], b.bounds(i), min_trials, minimize)
+                                          for i in sorted(groups)))
 
 
 def _bin(label: str, rows: list[Row], bound: tuple[float | None, float | None, Any],
@@ -121,7 +158,7 @@ def _edge(x: float, kind: str) -> str:
     return fmt.num(x, 3)
 
 
-def _label(value: Any) -> str:
+def label(value: Any) -> str:
     """A category as a reader wants it: `null`, `cosine`, `1.0`; a sampled float (a few trials
     of a continuous lr) to 3 significant digits, not 0.0012520653814999472."""
     if value is None:
@@ -130,8 +167,26 @@ def _label(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) and len(text) > 8 else text
 
 
+def _clean(v: Any) -> Any:
+    """NaN (how pandas holds a missing value) is None, the value the trial really had."""
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def _same(a: Any, b: Any) -> bool:
+    b = _clean(b)
+    return a == b and isinstance(a, bool) == isinstance(b, bool) and (a is None) == (b is None)
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(_same(u, v) for u in out):
+            out.append(v)
+    return out
+
+
 def _order(values: list[Any]) -> list[Any]:
-    distinct = list(dict.fromkeys(values))
+    distinct = _distinct(values)
     if all(is_number(v) for v in distinct):
         return sorted(distinct)
     return sorted(distinct, key=lambda v: (v is not None, str(v)))
@@ -153,8 +208,16 @@ def summarize(region: KnobRegion) -> str:
 
 
 def bad_bins(region: KnobRegion) -> list[Bin]:
-    """Bins to avoid: mostly unstable, and at least twice as unstable as the knob's best bin
-    (so a knob whose instability comes from the lr it was paired with is not blamed)."""
+    """Bins that look bad on their own: mostly unstable, and at least twice as unstable as
+    the knob's best bin. Only a hint: the attribution decides whether the knob is the cause."""
     counted = [b for b in region.bins if b.n >= 2] or list(region.bins)
     floor = min(b.share for b in counted)
     return [b for b in region.bins if b.share >= 0.5 and b.share >= 2 * floor and b.share > floor]
+
+
+def value_text(v: Any) -> str:
+    """A parameter value in text: 4 significant digits (``3.162e-3``, ``0.1523``), a short
+    one as written (``10.0``, ``cosine``, ``null``); JSON keeps full precision."""
+    if isinstance(v, float) and math.isfinite(v) and len(str(v)) > 6:
+        return fmt.sci(v, 4) if 0 < abs(v) < 1e-2 else fmt.num(v)
+    return label(v)

@@ -142,6 +142,7 @@ def conclude_study(
         epochs_budget=((spec or {}).get("training") or {}).get("epochs"),
         target=target,
         thresholds=thresholds(spec),
+        space=(spec or {}).get("search"),
     )
 
 
