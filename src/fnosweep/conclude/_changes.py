@@ -41,12 +41,8 @@ def _stability_changes(c: SweepConclusion) -> list[str]:
         return []
     looked_bad = {r.knob: r for r in c.regions if bad_bins(r)}
     if a.status == "cannot_tell":
-        out = [f"stability: {a.bad} of {a.n} trials were unstable, too few to tell which knob causes "
-               "it; every knob is left as searched. Run more trials before narrowing the space."]
-        if a.bad * 2 > a.n:
-            out.append("most of the space is unstable and no knob separates it: an lr range lower "
-                       "on both bounds (÷10) is the usual first step with Adam-type optimizers.")
-        return out
+        return [f"stability: {a.bad} of {a.n} trials were unstable, too few to tell which knob causes "
+                "it; every knob is left as searched. Run more trials before narrowing the space."]
     assert a.cause is not None
     p = phrase(a.cause, c.bins)
     if len(a.cause.knobs) == 1:
@@ -62,12 +58,11 @@ def _stability_changes(c: SweepConclusion) -> list[str]:
         if o.effect is not None:
             q = phrase(o.effect, c.bins)
             out.append(f"{o.knob}: also avoid {q.unstable} — {q.bad_in} of {q.n_in} trials unstable "
-                       f"there even where {p.stable}.")
+                       f"there even {p.where}.")
         elif o.knob in looked_bad:
             seen = ", ".join(b.label for b in bad_bins(looked_bad[o.knob]))
             out.append(f"{o.knob}: left as searched — {short(o.knob)} {seen} looked unstable, but "
-                       f"{short(o.knob)} has no effect once {p.stable} ({o.n} trials there, "
-                       f"{o.bad} unstable).")
+                       f"{short(o.knob)} has no effect {p.once} ({o.n} trials there, {o.bad} unstable).")
     return out
 
 

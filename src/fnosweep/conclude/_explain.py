@@ -23,6 +23,15 @@ class Phrase:
     n_out: int
     bad_out: int
 
+    @property
+    def once(self) -> str:
+        """``once lr < 1e-1``; for a pair's region, ``outside lr 1e-1–1e0 with clip_threshold null``."""
+        return self.stable if self.stable.startswith("outside ") else f"once {self.stable}"
+
+    @property
+    def where(self) -> str:
+        return self.stable if self.stable.startswith("outside ") else f"where {self.stable}"
+
 
 def short(knob: str) -> str:
     """``training.scheduler.type`` -> ``scheduler.type``; ``training.lr`` -> ``lr``."""
@@ -39,7 +48,7 @@ def phrase(rule: Rule, bins: Mapping[str, Binning]) -> Phrase:
         return Phrase(*_single(rule, bins[rule.knobs[0]]), *counts)
     cells = " or ".join(" with ".join(f"{short(k)} {lab}" for k, lab in zip(rule.knobs, c.labels, strict=True))
                         for c in rule.unstable)
-    return Phrase(cells, f"away from {cells}", *counts)
+    return Phrase(cells, f"outside {cells}", *counts)
 
 
 def _single(rule: Rule, b: Binning) -> tuple[str, str]:
@@ -82,21 +91,21 @@ def cause_lines(a: Attribution, bins: Mapping[str, Binning]) -> list[str]:
     if len(a.cause.knobs) == 2 and a.alone is not None:
         lines.append(f"Neither knob alone explains it: the better one, {a.alone.knobs[0]}, leaves "
                      f"{a.alone.errors} of {a.n} trials on the wrong side.")
-    lines.append(f"Every other knob, judged only where {p.stable} ({len(a.region)} trials):")
-    lines += [f"- {o.knob}: {other_text(o, p.stable, bins)}" for o in a.others]
+    lines.append(f"Every other knob, judged only on the {len(a.region)} trials {p.where}:")
+    lines += [f"- {o.knob}: {other_text(o, p, bins)}" for o in a.others]
     return lines
 
 
-def other_text(o: Conditioned, stable: str, bins: Mapping[str, Binning]) -> str:
+def other_text(o: Conditioned, cause: Phrase, bins: Mapping[str, Binning]) -> str:
     if o.n == 0:
-        return f"no trial had it where {stable}."
+        return f"no trial had it {cause.where}."
     if o.effect is not None:
         q = phrase(o.effect, bins)
-        return (f"unstable at {q.unstable} even where {stable}: {q.bad_in} of {q.n_in} trials there, "
+        return (f"unstable at {q.unstable} even {cause.where}: {q.bad_in} of {q.n_in} trials there, "
                 f"{q.bad_out} of {q.n_out} elsewhere (p = {o.effect.p_value:.3f}).")
     if o.bad == 0:
-        return f"no effect once {stable} ({o.n} trials there, none unstable)."
-    return (f"no clear effect once {stable}: {o.bad} of {o.n} trials there unstable, spread over its "
+        return f"no effect {cause.once} ({o.n} trials there, none unstable)."
+    return (f"no clear effect {cause.once}: {o.bad} of {o.n} trials there unstable, spread over its "
             "values (too few to tie to it).")
 
 

@@ -214,4 +214,5 @@ def _round(x: float, up: bool) -> float:
     if x == 0:
         return 0.0
     scale = 10 ** (math.floor(math.log10(abs(x))) - 2)
-    return (math.ceil(x / scale) if up else math.floor(x / scale)) * scale
+    rounded = (math.ceil(x / scale) if up else math.floor(x / scale)) * scale
+    return float(f"{rounded:.3g}")  # 1.1e-4, not 0.00010999999999999999

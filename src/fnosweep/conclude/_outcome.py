@@ -10,12 +10,12 @@ BAD = (*UNSTABLE, "failed")
 """Outcomes that count as unstable: in the regions, the attribution and the stability map."""
 
 
-def outcome(state: str, verdict: str | None) -> str:
+def outcome(state: str, verdict: Any) -> str:
     """A trial's verdict, else ``failed`` (FAIL), ``running`` or ``unknown``.
 
     The one definition: a FAIL trial with a stored verdict ran and was diagnosed, and counts
     under that verdict; one without counts as ``failed``, which is bad."""
-    if verdict:
+    if isinstance(verdict, str) and verdict:  # a DataFrame holds a missing verdict as NaN
         return verdict
     return {"FAIL": "failed", "RUNNING": "running", "WAITING": "running"}.get(state, "unknown")
 

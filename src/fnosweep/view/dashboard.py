@@ -100,7 +100,7 @@ def sweep_figures(trials: pd.DataFrame, epochs: pd.DataFrame, spec: Mapping[str,
         (c for c in trials.columns if c.startswith("param.") and c.endswith(".clip_threshold")), "run.clip_threshold"
     )
     return {
-        "stability-map": figures.stability_map_figure(trials, x=lr, y=clip),
+        "stability-map": figures.stability_map_figure(figures.stability_grid_of(trials, x=lr, y=clip)),
         "objective": figures.objective_figure(
             trials, metric=study.get("metric") or "objective", direction=study.get("direction") or "minimize"
         ),
