@@ -41,8 +41,9 @@ def _stability_changes(c: SweepConclusion) -> list[str]:
         return []
     looked_bad = {r.knob: r for r in c.regions if bad_bins(r)}
     if a.status == "cannot_tell":
-        return [f"stability: {a.bad} of {a.n} trials were unstable, too few to tell which knob causes "
-                "it; every knob is left as searched. Run more trials before narrowing the space."]
+        return [f"stability: {a.bad} of {a.n} trials {'was' if a.bad == 1 else 'were'} unstable, too few "
+                "to tell which knob causes it; every knob is left as searched. Run more trials before "
+                "narrowing the space."]
     assert a.cause is not None
     p = phrase(a.cause, c.bins)
     if len(a.cause.knobs) == 1:

@@ -74,8 +74,9 @@ def cause_lines(a: Attribution, bins: Mapping[str, Binning]) -> list[str]:
         return [f"No trial was unstable ({a.n} finished: none diverged, had exploding gradients or "
                 "failed): stability gives no reason to narrow any knob."]
     if a.status == "cannot_tell":
-        text = (f"{a.bad} of {a.n} finished trials were unstable. Too few trials to tell which knob "
-                "causes it: no knob or pair separates them from the stable ones better than chance")
+        text = (f"{a.bad} of {a.n} finished trials {'was' if a.bad == 1 else 'were'} unstable. Too few "
+                "trials to tell which knob causes it: no knob or pair separates them from the stable "
+                "ones better than chance")
         if a.best_guess is not None and a.best_guess.unstable:
             p = phrase(a.best_guess, bins)
             text += (f" (the closest, {p.unstable}: {p.bad_in} of {p.n_in} unstable there, "
