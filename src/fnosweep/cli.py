@@ -108,7 +108,7 @@ def diagnose(
     fmt: Annotated[str, typer.Option("--format", help="text (markdown) or json.")] = "text",
     target: Annotated[float | None, typer.Option("--target", help="Eval error to reach, for time-to-target.")] = None,
     suggest: Annotated[
-        Path | None, typer.Option("--suggest", help="Write a follow-up spec, narrowed to the stable region.")
+        Path | None, typer.Option("--suggest", help="Write a follow-up spec, narrowed where the conclusion has evidence.")
     ] = None,
 ) -> None:
     """A written diagnosis of a trial, a whole sweep, or any run's history file."""
@@ -161,7 +161,9 @@ def diagnose(
         except ValueError as e:
             raise FnosweepError(f"--suggest: {e}") from None
         cx.write_followup_spec(suggest, spec, space)
-        typer.echo(f"wrote {suggest}: the search space narrowed to the stable region", err=True)
+        searched = spec.get("search") or {}
+        narrowed = [k for k in searched if space.get(k) != searched[k]]
+        typer.echo(f"wrote {suggest}: {', '.join(narrowed) or 'no knob'} narrowed, the rest as searched", err=True)
 
 
 def _metric_of(ref: Any) -> str | None:

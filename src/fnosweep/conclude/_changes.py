@@ -48,8 +48,10 @@ def _stability_changes(c: SweepConclusion) -> list[str]:
     p = phrase(a.cause, c.bins)
     if len(a.cause.knobs) == 1:
         edge = a.cause.edge
-        finer = (f" (the nearest unstable trial had {short(a.cause.knobs[0])} = {value_text(edge[1])}, "
-                 f"the nearest stable one {value_text(edge[0])})" if edge else "")
+        top = bool(edge) and edge[1] > edge[0]  # type: ignore[index]
+        finer = (f" (the {'lowest' if top else 'highest'} unstable {short(a.cause.knobs[0])} there was "
+                 f"{value_text(edge[1])}; the nearest stable trial {'below' if top else 'above'} it had "
+                 f"{value_text(edge[0])})" if edge else "")
         out = [f"{a.cause.knobs[0]}: keep to {p.stable}{finer} — {p.bad_in} of {p.n_in} trials "
                f"unstable at {p.unstable}, {p.bad_out} of {p.n_out} elsewhere."]
     else:
@@ -62,8 +64,9 @@ def _stability_changes(c: SweepConclusion) -> list[str]:
                        f"there even {p.where}.")
         elif o.knob in looked_bad:
             seen = ", ".join(b.label for b in bad_bins(looked_bad[o.knob]))
+            effect = "no effect" if o.bad == 0 else "no clear effect"
             out.append(f"{o.knob}: left as searched — {short(o.knob)} {seen} looked unstable, but "
-                       f"{short(o.knob)} has no effect {p.once} ({o.n} trials there, {o.bad} unstable).")
+                       f"{short(o.knob)} has {effect} {p.once} ({o.n} trials there, {o.bad} unstable).")
     return out
 
 
