@@ -108,7 +108,7 @@ def diagnose(
     fmt: Annotated[str, typer.Option("--format", help="text (markdown) or json.")] = "text",
     target: Annotated[float | None, typer.Option("--target", help="Eval error to reach, for time-to-target.")] = None,
     suggest: Annotated[
-        Path | None, typer.Option("--suggest", help="Write a follow-up spec, narrowed where the conclusion has evidence.")
+        Path | None, typer.Option("--suggest", help="Write a follow-up spec, narrowed where the evidence is.")
     ] = None,
 ) -> None:
     """A written diagnosis of a trial, a whole sweep, or any run's history file."""
