@@ -122,8 +122,9 @@ def attribute(cases: Sequence[Case], bins: Mapping[str, Binning], *, min_trials:
             Conditioned(knob, _having(cases, knob), 0, None) for knob in bins))
     knobs = [kn for kn in bins if bins[kn].size > 1]
     shuffled = _shuffles(bad, seed)
-    singles = [_partition(cases, (kn,), bins) for kn in knobs]
-    pairs = [_partition(cases, pair, bins) for pair in itertools.combinations(knobs, 2)]
+    idx = {kn: _indices(cases, kn, bins[kn]) for kn in knobs}  # once per knob: pairs reuse them
+    singles = [_partition((kn,), bins, idx) for kn in knobs]
+    pairs = [_partition(pair, bins, idx) for pair in itertools.combinations(knobs, 2)]
     best1 = _best(singles, bad, min_trials)
     best2 = _best(pairs, bad, min_trials)
     use_pair = (best2 is not None and best1 is not None
@@ -153,12 +154,16 @@ class _Partition:
     """The bin labels of each cell."""
 
 
-def _partition(cases: Sequence[Case], knobs: tuple[str, ...], bins: Mapping[str, Binning]) -> _Partition:
+def _indices(cases: Sequence[Case], knob: str, b: Binning) -> np.ndarray:
+    """Each case's bin of `knob`; ``b.size`` (one past the last bin) where the trial lacks it."""
+    return np.array([b.index(c.params[knob]) if _has(c, knob) else b.size for c in cases], dtype=int)
+
+
+def _partition(knobs: tuple[str, ...], bins: Mapping[str, Binning], idx: Mapping[str, np.ndarray]) -> _Partition:
     sizes = [bins[kn].size + 1 for kn in knobs]  # the last index of each knob: the trial lacks it
-    cell = np.zeros(len(cases), dtype=int)
+    cell = np.zeros(len(idx[knobs[0]]), dtype=int)
     for kn, size in zip(knobs, sizes, strict=True):
-        idx = [bins[kn].index(c.params[kn]) if _has(c, kn) else size - 1 for c in cases]
-        cell = cell * size + np.array(idx, dtype=int)
+        cell = cell * size + idx[kn]
     labels = tuple(tuple(bins[kn].label(i) if i < size - 1 else "unset"
                          for kn, size, i in zip(knobs, sizes, _digits(flat, sizes), strict=True))
                    for flat in range(math.prod(sizes)))
@@ -245,7 +250,7 @@ def _conditioned(cases: Sequence[Case], region: tuple[int, ...], knob: str, bins
     k = int(bad.sum())
     if k == 0 or bins[knob].size < 2:
         return Conditioned(knob, len(inside), k, None)
-    part = _partition(inside, (knob,), bins)
+    part = _partition((knob,), bins, {knob: _indices(inside, knob, bins[knob])})
     errors = _errors(part, bad, min_trials)
     null = _min_errors([part], _shuffles(bad, seed), min_trials)
     p = (1 + int((null <= errors).sum())) / (len(null) + 1)

@@ -70,7 +70,7 @@ class Binning:
 def binning(values: Sequence[Any]) -> Binning:
     """The bins of a knob that took `values` (None, NaN and strings make it categorical)."""
     values = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
-    if not all(is_number(v) for v in values) or len(_distinct(values)) <= 6:
+    if not all(is_number(v) for v in values) or len(_distinct(values, limit=7)) <= 6:
         return Binning("categorical", choices=tuple(_order(values)))
     kind, edges = _edges(values)
     return Binning(kind, edges=tuple(edges))
@@ -177,11 +177,14 @@ def _same(a: Any, b: Any) -> bool:
     return a == b and isinstance(a, bool) == isinstance(b, bool) and (a is None) == (b is None)
 
 
-def _distinct(values: list[Any]) -> list[Any]:
+def _distinct(values: list[Any], limit: int | None = None) -> list[Any]:
+    """The distinct values in order met (stopping at `limit`: a sampled lr has a thousand)."""
     out: list[Any] = []
     for v in values:
         if not any(_same(u, v) for u in out):
             out.append(v)
+            if limit is not None and len(out) >= limit:
+                break
     return out
 
 
