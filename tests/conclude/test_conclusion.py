@@ -128,3 +128,28 @@ def test_few_values_are_categories_with_readable_labels(values, labels):
 
     region = knob_region("k", [(v, "healthy", 0.1) for v in values], min_trials=1, minimize=True)
     assert [b.label for b in region.bins] == labels
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.0003162277660168379, "3.162e-4"),
+        (0.008095732, "8.096e-3"),
+        (0.15234234, "0.1523"),
+        (10.0, "10.0"),
+        (None, "null"),
+        (32, "32"),
+        ("cosine", "cosine"),
+    ],
+)
+def test_parameter_values_read_with_four_significant_digits(value, text):
+    from fnosweep.conclude import value_text
+
+    assert value_text(value) == text
+
+
+def test_the_text_rounds_parameter_values_and_the_json_keeps_them(c):
+    lr = c.best.params["training.lr"]
+    assert len(repr(lr)) > 10  # a sampled lr, 0.0007847599703514606
+    assert f"training.lr={lr:.3e}".replace("e-04", "e-4") in render_sweep(c).replace("\n", " ")
+    assert c.to_json()["best"]["params"]["training.lr"] == lr
