@@ -138,7 +138,8 @@ def attribute(cases: Sequence[Case], bins: Mapping[str, Binning], *, min_trials:
     rule = _with_edge(_rule(part, bad, errors, p, min_trials), cases, bins)
     if p > ALPHA or not rule.unstable:
         return Attribution("cannot_tell", n, k, best_guess=rule)
-    region = tuple(i for i, c in enumerate(part.cell) if not _predicted(part, bad, min_trials)[c])
+    predicted = _predicted(part, bad, min_trials)
+    region = tuple(int(i) for i in np.flatnonzero(~predicted[part.cell]))
     others = tuple(_conditioned(cases, region, kn, bins, min_trials, seed)
                    for kn in bins if kn not in rule.knobs)
     alone = _rule(best1[0], bad, best1[1], math.nan, min_trials) if use_pair and best1 else None
