@@ -78,3 +78,15 @@ def test_the_importance_figure_shows_the_conclusions_numbers():
     assert dict(zip(fig.data[0].y, fig.data[0].x, strict=True)) == dict(c.importance.values)
     first, value = next(iter(c.importance.values.items()))
     assert f"{first} {value:.2f}" in render_sweep(c).replace("\n", " ")
+
+
+def test_the_map_shows_the_knob_the_text_blames():
+    from fnosweep.conclude._grid import axes
+
+    knobs = ["training.lr", "training.clip_threshold", "training.scheduler.type"]
+    assert axes(knobs, None) == ("training.lr", "training.clip_threshold")
+    assert axes(knobs, ("training.lr",)) == ("training.lr", "training.clip_threshold")
+    assert axes(knobs, ("training.scheduler.type",)) == ("training.lr", "training.scheduler.type")
+    assert axes(knobs, ("training.clip_threshold", "training.scheduler.type")) == (
+        "training.clip_threshold", "training.scheduler.type")
+    assert axes(["model.hidden_channels"], None) is None

@@ -73,12 +73,16 @@ def _usable(x: Any, bins: Binning | None) -> bool:
     return bins.kind == "categorical" or is_number(x)
 
 
-def axes(knobs: Sequence[str], pair: tuple[str, ...] | None) -> tuple[str, str] | None:
-    """The map's axes: the pair that explains the instability, else lr × clip threshold."""
-    if pair is not None and len(pair) == 2:
-        return pair[0], pair[1]
+def axes(knobs: Sequence[str], cause: tuple[str, ...] | None) -> tuple[str, str] | None:
+    """The map's axes: the pair that explains the instability; a single cause other than lr
+    and clip against lr; else lr × clip threshold."""
+    if cause is not None and len(cause) == 2:
+        return cause[0], cause[1]
     lr = next((k for k in knobs if k.rsplit(".", 1)[-1] == "lr"), None)
     clip = next((k for k in knobs if k.rsplit(".", 1)[-1] == "clip_threshold"), None)
+    other = lr or clip
+    if cause is not None and cause[0] not in (lr, clip) and other is not None:
+        return other, cause[0]
     return (lr, clip) if lr and clip else None
 
 
