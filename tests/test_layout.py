@@ -23,7 +23,7 @@ LAYERS = [
     {"space", "store"},
     {"diagnose", "monitor"},
     {"pruners", "trial"},
-    {"executor", "conclude", "suggest"},
+    {"executor", "conclude"},
     {"sweep"},
     {"view"},
     {"cluster"},

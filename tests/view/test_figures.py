@@ -50,21 +50,23 @@ def test_objective_draws_each_verdict_once_and_the_best_so_far():
 
 
 def test_stability_map_gives_the_unstable_share_per_lr_and_clip_cell():
-    fig = figures.stability_map_figure(SWEEP, x="param.training.lr", y="param.training.clip_threshold")
+    grid = figures.stability_grid_of(SWEEP, x="param.training.lr", y="param.training.clip_threshold")
+    fig = figures.stability_map_figure(grid)
     heat = fig.data[0]
     cats = list(fig.layout.yaxis.ticktext)
-    assert cats == ["none", "1", "&lt;b&gt;odd&lt;/b&gt;"][:2]  # the failed trial has no verdict: not drawn
+    assert cats == ["null", "1.0", "&lt;b&gt;odd&lt;/b&gt;"]  # the failed trial counts too (as unstable)
     z = np.array(heat.z, dtype=float)
-    none_row = z[cats.index("none")]
+    none_row = z[cats.index("null")]
     assert np.nanmax(none_row) == 1.0  # both lr ~ 5e-2 trials without clipping are unstable
-    assert np.nanmax(z[cats.index("1")]) == 0.0
-    assert {a.text for a in fig.layout.annotations} >= {"2/2"}
-    assert set(names(fig)[1:]) == {"healthy", "diverged", "exploding_gradients", "overfitting"}
+    assert np.nanmax(z[cats.index("1.0")]) == 0.0
+    assert np.nanmax(z[cats.index("&lt;b&gt;odd&lt;/b&gt;")]) == 1.0  # failed, no verdict: bad
+    assert {a.text for a in fig.layout.annotations} >= {"1/1"}
+    assert set(names(fig)[1:]) == {"healthy", "diverged", "exploding_gradients", "overfitting", "failed"}
 
 
 def test_stability_map_without_the_knobs_says_so():
-    fig = figures.stability_map_figure(SWEEP, x=None, y="param.training.clip_threshold")
-    assert fig.data == () and "needs trials" in fig.layout.annotations[0].text
+    fig = figures.stability_map_figure(figures.stability_grid_of(SWEEP, x=None, y="param.training.clip_threshold"))
+    assert fig.data == () and "needs finished trials" in fig.layout.annotations[0].text
 
 
 def test_parallel_coordinates_has_a_dimension_per_knob_then_objective_and_verdict():

@@ -109,7 +109,7 @@ def diagnose(
     fmt: Annotated[str, typer.Option("--format", help="text (markdown) or json.")] = "text",
     target: Annotated[float | None, typer.Option("--target", help="Eval error to reach, for time-to-target.")] = None,
     suggest: Annotated[
-        Path | None, typer.Option("--suggest", help="Write a follow-up spec, narrowed to the stable region.")
+        Path | None, typer.Option("--suggest", help="Write a follow-up spec, narrowed where the evidence is.")
     ] = None,
 ) -> None:
     """A written diagnosis of a trial, a whole sweep, or any run's history file."""
@@ -152,17 +152,19 @@ def diagnose(
         return
     trials = study_sweep_trials(ref)
     conclusion = conclude_study(trials, spec, target=target)
-    typer.echo(json.dumps(conclusion.to_json(), indent=2) if fmt == "json" else dx.render_sweep(conclusion))
-    if suggest is not None:
-        from fnosweep.suggest import write_followup_spec
+    from fnosweep import conclude as cx
 
+    typer.echo(json.dumps(conclusion.to_json(), indent=2) if fmt == "json" else cx.render_sweep(conclusion))
+    if suggest is not None:
         try:
-            space = dx.suggest_space(trials, direction=spec.get("study", {}).get("direction", "minimize"),
+            space = cx.suggest_space(trials, direction=spec.get("study", {}).get("direction", "minimize"),
                                      space=spec.get("search"), thresholds=thresholds)
         except ValueError as e:
             raise FnosweepError(f"--suggest: {e}") from None
-        note = write_followup_spec(suggest, spec, space)
-        typer.echo(f"wrote {suggest}: the search space narrowed to the stable region", err=True)
+        note = cx.write_followup_spec(suggest, spec, space)
+        searched = spec.get("search") or {}
+        narrowed = [k for k in searched if space.get(k) != searched[k]]
+        typer.echo(f"wrote {suggest}: {', '.join(narrowed) or 'no knob'} narrowed, the rest as searched", err=True)
         if note:
             typer.echo(note, err=True)
 

@@ -1,16 +1,13 @@
-"""Diagnosis of FNO training runs and sweeps: pure functions over history values.
+"""Diagnosis of one FNO training run: pure functions over history values.
 
 No torch, ray, optuna or database here: a history (``fnosweep.history``) in, findings,
-a verdict, a sweep conclusion and markdown text out.
+a verdict and markdown text out. The sweep as a whole is `fnosweep.conclude`.
 """
 
 from fnosweep.diagnose.audit import audit
 from fnosweep.diagnose.core import PrunePolicy, diagnose, prune_decision, should_prune
 from fnosweep.diagnose.findings import FINDING_CODES, Diagnosis, Finding, Step
 from fnosweep.diagnose.render import render_trial
-from fnosweep.diagnose.suggest import suggest_space
-from fnosweep.diagnose.sweep import SweepConclusion, SweepTrial, conclude
-from fnosweep.diagnose.sweep_render import render_sweep
 from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
 from fnosweep.spec.thresholds import UNJUDGED, UNSTABLE, VERDICTS, ThresholdError, Thresholds
 
@@ -20,8 +17,6 @@ __all__ = [
     "UNSTABLE",
     "VERDICTS",
     "Diagnosis",
-    "SweepConclusion",
-    "SweepTrial",
     "Finding",
     "PrunePolicy",
     "Step",
@@ -29,12 +24,9 @@ __all__ = [
     "Thresholds",
     "TimeToTarget",
     "audit",
-    "conclude",
     "diagnose",
     "prune_decision",
-    "render_sweep",
     "render_trial",
     "should_prune",
-    "suggest_space",
     "time_to_target",
 ]

@@ -1,6 +1,6 @@
 """What a sweep run tells its caller: live progress snapshots and the final result (values),
-built from the study's frozen trials by pure functions (no Optuna import: the display
-imports this module)."""
+built from the study's frozen trials by pure functions (no Optuna import). A trial's
+summary is the conclusion's `TrialSummary`: one type for the run's table and the best trials."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from fnosweep.conclude._summary import TrialSummary
 
 
 @dataclass(frozen=True)
@@ -24,17 +26,6 @@ class Progress:
     best_value: float | None
     best_trial: int | None
     last_event: str | None = None
-
-
-@dataclass(frozen=True)
-class TrialSummary:
-    number: int
-    state: str
-    value: float | None
-    params: dict[str, Any]
-    epochs: int
-    verdict: str | None
-    reason: str | None
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,24 @@
-"""What the report says besides its figures: the sweep conclusion and parameter importance.
+"""What the report says besides its figures: the sweep conclusion, read at the cost it needs.
 
-The conclusion is `render_sweep(conclude(...))` from `fnosweep.diagnose`, the same text
-`fnosweep diagnose STUDY` prints. Importance is Optuna's, computed on an in-memory copy of
-the finished trials (params and values from fnosweep's rows, distributions from the
-study's spec): loading the stored Optuna study would also load every intermediate value,
-about 10 s for 1 000 trials x 200 epochs, for numbers the importance never reads.
+The conclusion is `conclude(...)` from `fnosweep.conclude`, the text `fnosweep diagnose
+STUDY` prints; its parameter importance (PED-ANOVA, on an in-memory copy of the stable
+complete trials: loading the stored Optuna study would also load every intermediate value,
+about 10 s for 1 000 trials x 200 epochs) and its stability-map cells feed the report's figures.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fnosweep.history import EpochRecord, History, RunInfo
 
 if TYPE_CHECKING:
 
-    from fnosweep.diagnose import SweepConclusion, SweepTrial, Thresholds
+    from fnosweep.conclude import SweepConclusion, SweepTrial
+    from fnosweep.diagnose import Thresholds
     from fnosweep.store import TrialRow
     from fnosweep.store.refs import StudyRef
 
@@ -57,7 +56,7 @@ def sweep_trials(
     `conclude` only counts the epochs of those (their verdicts are stored); a history with
     unloaded metrics makes any future rule that reads them say "could not judge" rather
     than judge wrongly. Building 200 000 full records instead costs seconds per report."""
-    from fnosweep.diagnose import SweepTrial
+    from fnosweep.conclude import SweepTrial
 
     out = []
     for r in rows:
@@ -105,7 +104,7 @@ def conclude_study(
     trials: Sequence[SweepTrial], spec: Mapping[str, Any] | None, *, target: float | None = None
 ) -> SweepConclusion:
     """`conclude` with the metric, direction, epoch budget and thresholds of the study's spec."""
-    from fnosweep.diagnose import conclude
+    from fnosweep.conclude import conclude
 
     study = (spec or {}).get("study") or {}
     return conclude(
@@ -115,12 +114,13 @@ def conclude_study(
         epochs_budget=((spec or {}).get("training") or {}).get("epochs"),
         target=target,
         thresholds=thresholds(spec),
+        space=(spec or {}).get("search"),
     )
 
 
 def conclusion_markdown(trials: Sequence[SweepTrial], spec: Mapping[str, Any] | None) -> str:
     """The sweep conclusion of `conclude_study`, rendered as markdown."""
-    from fnosweep.diagnose import render_sweep
+    from fnosweep.conclude import render_sweep
 
     return render_sweep(conclude_study(trials, spec))
 
@@ -137,58 +137,3 @@ def trial_diagnosis(
     error = row.error if row.state == "FAIL" else None  # the traceback the driver stored
     return render_trial(result, history, title=f"{study}, trial {row.number} ({row.state})", error=error)
 
-
-def importances(
-    rows: Iterable[TrialRow], search: Mapping[str, Mapping[str, Any]], *, direction: str
-) -> tuple[dict[str, float] | None, str]:
-    """Optuna's parameter importances over the complete trials, or None and the reason."""
-    import optuna
-    from optuna.trial import create_trial
-
-    complete = [r for r in rows if r.state == "COMPLETE" and r.value is not None and math.isfinite(r.value)]
-    if len(complete) < 2:
-        return None, f"{len(complete)} complete trial(s) with a finite objective: importance needs at least 2"
-    dists = {k: _distribution(k, v) for k, v in search.items()}
-    varied = [k for k in dists if len({repr(r.params.get(k)) for r in complete}) > 1]
-    if not varied:
-        return None, "no searched knob took two values among the complete trials"
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created in memory" line
-    try:
-        study = optuna.create_study(direction="maximize" if direction == "maximize" else "minimize")
-        study.add_trials(
-            [
-                create_trial(
-                    value=r.value,
-                    params={k: r.params[k] for k in dists if k in r.params},
-                    distributions={k: d for k, d in dists.items() if k in r.params},
-                )
-                for r in complete
-            ]
-        )
-        with warnings.catch_warnings():  # the evaluator's notes on tiny studies are not the user's business
-            warnings.simplefilter("ignore")
-            result = optuna.importance.get_param_importances(study)
-    except (RuntimeError, ValueError) as e:  # a value outside its distribution; no shared search space
-        return None, f"Optuna could not compute importances: {e}"
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-    return dict(result), f"over {len(complete)} complete trials (Optuna's default evaluator)"
-
-
-def _distribution(key: str, entry: Mapping[str, Any]) -> Any:
-    from fnosweep.space import distribution
-    from fnosweep.spec import SearchParam
-
-    choices = entry.get("choices")
-    return distribution(
-        SearchParam(
-            key=key,
-            type=entry["type"],
-            low=entry.get("low"),
-            high=entry.get("high"),
-            log=bool(entry.get("log")),
-            step=entry.get("step"),
-            choices=tuple(choices) if choices is not None else None,
-        )
-    )

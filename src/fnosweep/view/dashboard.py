@@ -135,7 +135,7 @@ def sweep_figures(trials: pd.DataFrame, epochs: pd.DataFrame, spec: Mapping[str,
         )
 
     out = {
-        "stability-map": figures.stability_map_figure(trials, x=lr, y=clip),
+        "stability-map": figures.stability_map_figure(figures.stability_grid_of(trials, x=lr, y=clip)),
         "objective": figures.objective_figure(trials, metric=study.get("metric") or "objective", direction=direction),
         "gradients": one("grad_norm.p95", "Gradient norm p95 before clipping (every trial)", True),
         "clipping": one("clip_fraction", "Fraction of steps clipped (every trial)", False),

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fnosweep.diagnose.fmt import num as fmt_num
-from fnosweep.spec.thresholds import UNSTABLE, VERDICTS
 from fnosweep.view.axes import DOWN, UP, axis_range, near_best
 from fnosweep.view.style import (
     COLORS,
@@ -33,6 +32,8 @@ from fnosweep.view.style import (
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
+
+    from fnosweep.conclude import Binning, StabilityGrid
 
 
 def objective_figure(trials: pd.DataFrame, *, metric: str, direction: str) -> go.Figure:
@@ -106,40 +107,48 @@ def objective_figure(trials: pd.DataFrame, *, metric: str, direction: str) -> go
     return log_axes_in_e(fig)
 
 
-def stability_map_figure(trials: pd.DataFrame, *, x: str | None, y: str | None) -> go.Figure:
-    """lr (log bins) × clip threshold: share of unstable trials per cell, and every trial on top."""
+def stability_grid_of(trials: pd.DataFrame, *, x: str | None, y: str | None) -> StabilityGrid | None:
+    """The stability map's cells from a trials frame (the dashboard's live figure): the
+    conclusion's binning and outcome (`fnosweep.conclude`), so both count the same way."""
+    from fnosweep.conclude import GridPoint, outcome, stability_grid
+
+    if x is None or y is None or trials.empty:
+        return None
+    points = [
+        GridPoint(int(n), vx, vy, outcome(state, verdict))
+        for n, state, verdict, vx, vy in zip(
+            trials["number"], trials["state"], trials["verdict"], trials[x], trials[y], strict=True
+        )
+    ]
+    return stability_grid(points, _short(x), _short(y))
+
+
+def stability_map_figure(grid: StabilityGrid | None) -> go.Figure:
+    """Two knobs' bins crossed (the conclusion's cells): share of unstable trials per cell
+    (diverged, exploding gradients, failed), and every trial on top."""
     import plotly.graph_objects as go
 
-    title = "Stability map: unstable share (diverged, exploding gradients) per lr × clip region"
-    if x is None or y is None or trials.empty:
-        return message_figure(title, "needs trials with a learning rate and a clip threshold")
-    labels = verdict_labels(trials)
-    rows = trials[labels.isin(VERDICTS) & trials[x].map(lambda v: isinstance(v, int | float) and v > 0)]
-    if rows.empty:
-        return message_figure(title, "no finished trial with a verdict yet")
-    lx = np.log10(rows[x].astype(float).to_numpy())
-    edges = _log_edges(lx)
-    cats = sorted({_cat(v) for v in rows[y]}, key=_cat_order)
-    iy = np.array([cats.index(_cat(v)) for v in rows[y]])
-    ix = np.clip(np.searchsorted(edges, lx, side="right") - 1, 0, len(edges) - 2)
-    z = np.full((len(cats), len(edges) - 1), np.nan)
-    text = [["" for _ in range(len(edges) - 1)] for _ in cats]
-    hover = [["no trials" for _ in range(len(edges) - 1)] for _ in cats]
-    verdicts = labels[rows.index].to_numpy()
-    for j in range(len(cats)):
-        for i in range(len(edges) - 1):
-            inside = verdicts[(iy == j) & (ix == i)]
-            if len(inside):
-                bad = int(np.isin(inside, UNSTABLE).sum())
-                z[j, i] = bad / len(inside)
-                text[j][i] = f"{bad}/{len(inside)}"
-                counts = ", ".join(f"{v} {int((inside == v).sum())}" for v in VERDICTS if (inside == v).any())
-                hover[j][i] = f"{bad} of {len(inside)} unstable<br>{counts}"
-    centers = (edges[:-1] + edges[1:]) / 2
+    from fnosweep.conclude import BAD
+
+    if grid is None:
+        return message_figure("Stability map", "needs finished trials with a learning rate and a clip threshold")
+    title = f"Stability map: unstable share (diverged, exploding gradients, failed) per {_short(grid.x_knob)} × " + (
+        f"{_short(grid.y_knob)} region"
+    )
+    nx, ny = grid.x.size, grid.y.size
+    z = np.full((ny, nx), np.nan)
+    text = [["" for _ in range(nx)] for _ in range(ny)]
+    hover = [["no trials" for _ in range(nx)] for _ in range(ny)]
+    for (i, j), counts in grid.cells().items():
+        n, bad = sum(counts.values()), sum(counts[v] for v in BAD)
+        z[j, i] = bad / n
+        text[j][i] = f"{bad}/{n}"
+        detail = ", ".join(f"{esc(v)} {k}" for v, k in sorted(counts.items(), key=lambda kv: -kv[1]))
+        hover[j][i] = f"{bad} of {n} unstable<br>{detail}"
     fig = new_figure(
         go.Heatmap(
-            x=centers,
-            y=list(range(len(cats))),
+            x=list(range(nx)),
+            y=list(range(ny)),
             z=z,
             customdata=hover,
             colorscale=[[0, "#e8f5e9"], [0.5, "#ffcc80"], [1, "#ef9a9a"]],
@@ -154,37 +163,33 @@ def stability_map_figure(trials: pd.DataFrame, *, x: str | None, y: str | None) 
     # Set at once: each add_annotation re-validates all the earlier ones.
     fig.update_layout(
         annotations=[
-            {
-                "x": centers[i],
-                "y": j + 0.32,
-                "text": text[j][i],
-                "showarrow": False,
-                "font": {"size": 11, "color": "#333"},
-            }
-            for j in range(len(cats))
-            for i in range(len(edges) - 1)
+            {"x": i, "y": j + 0.32, "text": text[j][i], "showarrow": False, "font": {"size": 11, "color": "#333"}}
+            for j in range(ny)
+            for i in range(nx)
             if text[j][i]
         ]
     )
     # Dots in the lower part of their cell, spread by a fixed hash of the trial number, so
     # the count above them stays readable and the picture is the same on every run.
-    jitter = ((rows["number"].to_numpy() * 0.618) % 1) * -0.55 + 0.12
-    for label in (v for v in VERDICTS if v in set(verdicts)):
-        m = verdicts == label
+    numbers = np.array([p.number for p in grid.points])
+    px = np.array([p.ix for p in grid.points]) + ((numbers * 0.382) % 1) * 0.7 - 0.35
+    py = np.array([p.iy for p in grid.points]) + ((numbers * 0.618) % 1) * -0.55 + 0.12
+    labels = np.array([p.outcome for p in grid.points])
+    for label in (v for v in LABELS if v in set(labels)):
+        m = labels == label
         fig.add_scatter(
-            x=lx[m],
-            y=iy[m] + jitter[m],
+            x=px[m],
+            y=py[m],
             mode="markers",
             name=label,
             marker={"color": COLORS[label], "size": 6, "line": {"width": 0.5, "color": "white"}},
-            customdata=rows["number"].to_numpy()[m],
+            customdata=numbers[m],
             hovertemplate="trial %{customdata}<extra>" + label + "</extra>",
         )
-    ticks = np.arange(math.floor(edges[0]), math.ceil(edges[-1]) + 1)
     fig.update_layout(
         title=title,
-        xaxis={"title": esc(_short(x)), "tickvals": ticks, "ticktext": [f"1e{int(t)}" for t in ticks]},
-        yaxis={"title": esc(_short(y)), "tickvals": list(range(len(cats))), "ticktext": [esc(c) for c in cats]},
+        xaxis={"title": esc(grid.x_knob), "tickvals": list(range(nx)), "ticktext": _ticks(grid.x)},
+        yaxis={"title": esc(grid.y_knob), "tickvals": list(range(ny)), "ticktext": _ticks(grid.y)},
         legend={"x": 1.12},
         **layout(),
     )
@@ -273,6 +278,8 @@ def pruning_figure(trials: pd.DataFrame, *, budget: int | None, compact: bool = 
             col=1,
             hovertemplate=f"{name}: {value:,} epochs ({value / total:.0%})<extra></extra>",
         )
+    from fnosweep.conclude import prune_label
+
     reasons = pruned["reason"].map(prune_label)
     for reason in sorted(set(reasons), key=lambda r: (r == "pruner", r)):
         fig.add_histogram(
@@ -294,12 +301,6 @@ def pruning_figure(trials: pd.DataFrame, *, budget: int | None, compact: bool = 
         **layout(height=440, margin={"l": 60, "r": 20, "t": 100, "b": 50}),
     )
     return fig
-
-
-def prune_label(reason: Any) -> str:
-    """A prune reason's kind: the verdict code it starts with, else `pruner` (Optuna's)."""
-    text = reason.strip() if isinstance(reason, str) else ""
-    return next((v for v in VERDICTS if text.startswith(v)), "pruner")
 
 
 def importance_figure(importances: Mapping[str, float] | None, *, note: str = "") -> go.Figure:
@@ -334,6 +335,10 @@ def _short(column: str) -> str:
     return column.removeprefix("param.").removeprefix("run.")
 
 
+def _ticks(b: Binning) -> list[str]:
+    return [esc(b.label(i)) for i in range(b.size)]
+
+
 def _cat(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "none"
@@ -345,16 +350,6 @@ def _cat_order(c: str) -> tuple[int, float, str]:
         return (1, float(c), c)
     except ValueError:
         return (0 if c == "none" else 2, 0.0, c)
-
-
-def _log_edges(lx: np.ndarray) -> np.ndarray:
-    """Bin edges in log10: half decades for wide ranges, 8 bins at most, never empty."""
-    low, high = math.floor(lx.min() * 2) / 2, math.ceil(lx.max() * 2) / 2
-    if high <= low:
-        high = low + 0.5
-    n = int(round((high - low) / 0.5))
-    step = 0.5 * math.ceil(n / 8)
-    return np.arange(low, high + step / 2, step) if n else np.array([low, high])
 
 
 def _dimension(values: pd.Series, label: str, log: bool) -> dict[str, Any]:

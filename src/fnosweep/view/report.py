@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fnosweep.conclude import render_sweep
 from fnosweep.diagnose import fmt
 from fnosweep.files import write_atomic
 from fnosweep.history import History, RunInfo
@@ -22,6 +23,8 @@ from fnosweep.view import analysis, curves, figures, frames, page, sampling, sty
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from fnosweep.conclude import StabilityGrid
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class ReportInputs:
     importance_note: str
     sections: Sequence[trial_sections.TrialInfo] = ()
     """What each trial's section says (its diagnosis included), any order: shown best first."""
+    stability: StabilityGrid | None = None
+    """The conclusion's cells of the stability map (its bins and counts, not a second binning)."""
 
 
 def make_report(ref: StudyRef, out: str | Path) -> ReportResult:
@@ -81,8 +86,9 @@ def build_html(ref: StudyRef) -> tuple[str, int]:
     histories = frames.histories(table, {r.number: r.run_info for r in rows})
     epochs = table.to_pandas()
     counts = dict(zip(trials["number"], trials["epochs"], strict=True))
-    conclusion = analysis.conclusion_markdown(analysis.sweep_trials(rows, histories, counts), spec)
-    importances, note = analysis.importances(rows, spec.get("search") or {}, direction=direction)
+    # One computation: the text, the stability map and the importance figure read this value.
+    conclusion = analysis.conclude_study(analysis.sweep_trials(rows, histories, counts), spec)
+    importance = conclusion.importance
     sections = [
         trial_sections.TrialInfo(
             number=r.number,
@@ -105,9 +111,10 @@ def build_html(ref: StudyRef) -> tuple[str, int]:
         epochs=epochs,
         detail=epochs,
         picks=picks,
-        conclusion_md=conclusion,
-        importances=importances,
-        importance_note=note,
+        conclusion_md=render_sweep(conclusion),
+        importances=importance.values if importance else None,
+        importance_note=importance.note if importance else "",
+        stability=conclusion.grid,
         sections=sections,
     )
     return page.render(title=title, meta=meta, sections=build_sections(inputs)), len(trials)
@@ -142,9 +149,10 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
         S(
             "stability",
             "Stability map",
-            "Cells: share of trials in the region that diverged or had exploding gradients "
-            "(count inside); dots: trials by verdict (jittered vertically).",
-            figures.stability_map_figure(x.trials, x=_column(x.trials, "lr"), y=_column(x.trials, "clip_threshold")),
+            "The conclusion's bins: cells give the share of trials there that diverged, had exploding "
+            "gradients or failed (count inside); dots: trials by verdict. The axes are the pair the "
+            "conclusion blames, else lr × clip threshold.",
+            figures.stability_map_figure(x.stability),
         ),
         S(
             "parallel",
@@ -194,7 +202,8 @@ def build_sections(x: ReportInputs) -> list[page.Section]:
         S(
             "importance",
             "Parameter importance",
-            "Optuna's importance of each searched knob for the objective.",
+            "PED-ANOVA importance (Optuna) of each searched knob for the objective, among the stable "
+            "complete trials: the numbers the conclusion quotes.",
             figures.importance_figure(x.importances, note=x.importance_note),
         ),
         S(
@@ -222,13 +231,6 @@ def _trial_details(x: ReportInputs, direction: str, metric: str) -> str:
               for t in infos if t.number in by_trial}  # fmt: skip
     return trial_sections.section_body(infos, traces, metric=metric)
 
-
-def _column(trials: pd.DataFrame, name: str) -> str | None:
-    """The searched knob named `name` (`param.training.lr`), else the run's value (`run.lr`)."""
-    searched = [c for c in trials.columns if c.startswith("param.") and c.rsplit(".", 1)[-1] == name]
-    if searched:
-        return searched[0]
-    return f"run.{name}" if f"run.{name}" in trials.columns else None
 
 
 def _table(trials: pd.DataFrame, direction: str) -> pd.DataFrame:

@@ -79,14 +79,11 @@ def esc(value: Any) -> str:
 
 
 def verdict_labels(trials: pd.DataFrame) -> pd.Series:
-    """The colour key of each trial: its verdict, else failed / running / unknown."""
+    """The colour key of each trial: its verdict, else failed / running / unknown (the
+    conclusion's `outcome`, so every figure and the text label a trial alike)."""
+    from fnosweep.conclude import outcome
 
-    def label(state: str, verdict: Any) -> str:
-        if isinstance(verdict, str) and verdict:
-            return verdict
-        return {"FAIL": "failed", "RUNNING": "running", "WAITING": "running"}.get(state, "unknown")
-
-    return trials["state"].combine(trials["verdict"], label)
+    return trials["state"].combine(trials["verdict"], outcome)
 
 
 def message_figure(title: str, message: str) -> go.Figure:

@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 from diag_builders import decay, make
 
-from fnosweep.diagnose import (
-    SweepTrial,
-    conclude,
-    diagnose,
-    render_sweep,
-    render_trial,
-    suggest_space,
-)
+from fnosweep.conclude import SweepTrial, conclude, render_sweep, suggest_space
+from fnosweep.diagnose import diagnose, render_trial
 
 BUDGET = 20
 LRS = [1e-5 * 10 ** (4 * i / 19) for i in range(20)]  # 1e-5 .. 1e-1, log-spaced
@@ -130,7 +124,32 @@ def test_render_trial_of_a_synthetic_run():
     ],
 )
 def test_few_values_are_categories_with_readable_labels(values, labels):
-    from fnosweep.diagnose.regions import knob_region
+    from fnosweep.conclude import knob_region
 
     region = knob_region("k", [(v, "healthy", 0.1) for v in values], min_trials=1, minimize=True)
     assert [b.label for b in region.bins] == labels
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.0003162277660168379, "3.162e-4"),
+        (0.008095732, "8.096e-3"),
+        (0.15234234, "0.1523"),
+        (10.0, "10.0"),
+        (None, "null"),
+        (32, "32"),
+        ("cosine", "cosine"),
+    ],
+)
+def test_parameter_values_read_with_four_significant_digits(value, text):
+    from fnosweep.conclude import value_text
+
+    assert value_text(value) == text
+
+
+def test_the_text_rounds_parameter_values_and_the_json_keeps_them(c):
+    lr = c.best.params["training.lr"]
+    assert len(repr(lr)) > 10  # a sampled lr, 0.0007847599703514606
+    assert f"training.lr={lr:.3e}".replace("e-04", "e-4") in render_sweep(c).replace("\n", " ")
+    assert c.to_json()["best"]["params"]["training.lr"] == lr

@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from fnosweep.diagnose import SweepTrial, suggest_space
-from fnosweep.diagnose.suggest import settle_conditions
+from fnosweep.conclude import SweepTrial, followup_spec, settle_conditions, suggest_space, write_followup_spec
 from fnosweep.spec import load_spec, parse_spec
-from fnosweep.suggest import followup_spec, write_followup_spec
 
 SPEC: dict[str, Any] = {
     "study": {"name": "fno", "storage": "sqlite:///studies/fno.db", "metric": "eval.32_l2", "n_trials": 8},
@@ -50,52 +48,21 @@ def trial(n: int, value: float, verdict: str, **params: Any) -> SweepTrial:
 
 
 def cosine_best() -> list[SweepTrial]:
-    """The step-scheduled trials all diverged; the stable, better ones ran cosine or plateau."""
-    return [
-        trial(
-            0, 0.10, "healthy", **{"training.lr": 1e-3, "training.scheduler.type": "cosine", "training.batch_size": 8}
-        ),
-        trial(
-            1, 0.12, "healthy", **{"training.lr": 2e-3, "training.scheduler.type": "cosine", "training.batch_size": 8}
-        ),
-        trial(
-            2,
-            0.15,
-            "healthy",
-            **{
-                "training.lr": 5e-4,
-                "training.scheduler.type": "plateau",
-                "training.scheduler.patience": 3,
-                "training.batch_size": 8,
-            },
-        ),
-        trial(
-            3,
-            0.90,
-            "diverged",
-            **{
-                "training.lr": 5e-2,
-                "training.scheduler.type": "step",
-                "training.scheduler.step_size": 5,
-                "training.scheduler.gamma": 0.5,
-                "training.scheduler.patience": 2,
-                "training.batch_size": 16,
-            },
-        ),
-        trial(
-            4,
-            0.95,
-            "exploding_gradients",
-            **{
-                "training.lr": 8e-2,
-                "training.scheduler.type": "step",
-                "training.scheduler.step_size": 10,
-                "training.scheduler.gamma": 0.3,
-                "training.scheduler.patience": 1,
-                "training.batch_size": 32,
-            },
-        ),
-    ]
+    """The step-scheduled trials all diverged; the stable ones ran cosine or plateau, and
+    the better of those had batch size 8 (lr, random here, changes nothing)."""
+    trials = []
+    for i in range(16):
+        sched = ("step", "cosine", "plateau", "cosine")[i % 4]
+        batch = (8, 16, 32)[i % 3] if sched == "step" else (8, 8, 16, 32, 8)[i % 5]
+        params: dict[str, Any] = {"training.lr": 1e-4 * 10 ** ((i * 7 % 16) / 8), "training.scheduler.type": sched}
+        if sched == "step":
+            params |= {"training.scheduler.step_size": (5, 10)[i // 4 % 2], "training.scheduler.gamma": 0.5}
+        if sched in ("step", "plateau"):
+            params["training.scheduler.patience"] = 1 + i % 3
+        params["training.batch_size"] = batch
+        value = 0.9 if sched == "step" else (0.10 if batch == 8 else 0.30) + 0.001 * i
+        trials.append(trial(i, value, "diverged" if sched == "step" else "healthy", **params))
+    return trials
 
 
 def test_a_parameter_whose_condition_can_no_longer_hold_is_dropped():

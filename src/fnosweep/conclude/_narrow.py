@@ -1,8 +1,13 @@
-"""A narrowed search space for a follow-up sweep (``--suggest FILE``).
+"""A narrowed search space for a follow-up sweep (``--suggest FILE``), from the attribution.
 
-Same shape as a spec's ``search`` section. It covers the stable region: the better half
-(`keep`) of the trials that neither diverged, exploded nor failed. Ranges are the span of
-those trials' values, kept inside the original range when `space` gives it; a single value
+Same shape as a spec's ``search`` section. Only knobs with evidence are narrowed:
+- the cause of the instability (`_attribution`), to the values of the stable trials on its
+  safe side (for a pair, the one knob whose restriction keeps more stable trials);
+- a knob that shows an effect inside the cause's stable region, likewise;
+- knobs that matter for the objective among the stable trials (PED-ANOVA importance at
+  least an even share), to the better half (`keep`) of those trials.
+Every other knob is left as searched (its apparent effect, if any, is the cause's). A
+range is the span of the kept trials' values, inside the original range; a single value
 is widened (x/÷2 on a log scale, ±25 % otherwise) so the new sweep still searches.
 Conditions (``when``) follow the narrowed parents: a value the parent can no longer take is
 dropped from the condition, and a parameter none of whose condition values is left is
@@ -12,39 +17,95 @@ dropped from the space (the field keeps the spec's value, unused there).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from fnosweep.diagnose.regions import BAD, is_number
-from fnosweep.diagnose.sweep import SweepTrial, trial_verdict
+from fnosweep.conclude._attribution import Rule
+from fnosweep.conclude._conclusion import Evidence, SweepTrial, evidence
+from fnosweep.conclude._outcome import BAD
+from fnosweep.conclude._regions import Binning, is_number
 from fnosweep.spec.thresholds import Thresholds
 
 _LOG_HINTS = ("lr", "learning_rate", "weight_decay", "eps")
+
+Keep = Callable[[SweepTrial], bool]
 
 
 def suggest_space(trials: Sequence[SweepTrial], *, direction: str = "minimize",
                   space: Mapping[str, Mapping[str, Any]] | None = None,
                   thresholds: Thresholds | None = None,
                   keep: float = 0.5) -> dict[str, dict[str, Any]]:
-    """The search space narrowed to the stable region; raises ValueError with no stable trial."""
-    th = thresholds or Thresholds()
-    done = [t for t in trials if t.state in ("COMPLETE", "PRUNED")]
-    stable = [t for t in done if trial_verdict(t, th) not in BAD]
+    """The search space narrowed where the evidence says; raises ValueError with no stable trial.
+
+    Without `space` (the spec's search section), only the narrowed knobs are returned."""
+    ev = evidence(trials, direction=direction, thresholds=thresholds or Thresholds(), space=space)
+    done = [t for t in ev.done if t.state in ("COMPLETE", "PRUNED")]
+    stable = [t for t in done if ev.outcomes[t.number] not in BAD]
     if not stable:
         raise ValueError(f"no stable trial among {len(done)} finished ones to narrow the "
                          "search space to; widen the space towards lower lr instead")
-    chosen = _best_part(stable, direction, keep)
-    knobs = list(space) if space is not None else _searched(done)
+    restricted = _restrictions(ev, stable)
+    kept = [t for t in stable if all(ok(t) for ok in restricted.values())]
+    important = _important(ev)
+    best = _best_part(kept, direction, keep)
+    knobs = list(space) if space is not None else [k for k in ev.bins if k in restricted or k in important]
     out: dict[str, dict[str, Any]] = {}
     for knob in knobs:
-        values = [t.params[knob] for t in chosen if knob in t.params]
-        if not values:
-            if space is not None:
-                out[knob] = dict(space[knob])  # conditional knob never active: keep as it was
-            continue
         original = dict(space[knob]) if space is not None else {}
-        out[knob] = _narrow(knob, values, original)
+        source = best if knob in important else kept if knob in restricted else []
+        values = [t.params[knob] for t in source if knob in t.params]
+        if values:
+            out[knob] = _narrow(knob, values, original)
+        elif space is not None:
+            out[knob] = original  # no evidence, or never active: left as searched
     return settle_conditions(out)
+
+
+def _restrictions(ev: Evidence, stable: list[SweepTrial]) -> dict[str, Keep]:
+    """Knob -> which stable trials its narrowing keeps: the cause's, and other knobs' with an effect."""
+    a = ev.attribution
+    if a.cause is None:
+        return {}
+    out: dict[str, Keep] = {}
+    options = [(k, _keeper(a.cause, k, ev)) for k in a.cause.knobs]
+    knob, ok = max(options, key=lambda kv: sum(kv[1](t) for t in stable))  # first wins a tie
+    out[knob] = ok
+    for o in a.others:
+        if o.effect is not None:
+            out[o.knob] = _keeper(o.effect, o.knob, ev)
+    return out
+
+
+def _keeper(rule: Rule, knob: str, ev: Evidence) -> Keep:
+    """The trials a narrowing of `knob` alone keeps out of `rule`'s unstable cells: for an
+    ordered knob unstable at one end, everything on the safe side of the nearest unstable
+    trial (a mixed bin keeps its stable trials there); else the bins no unstable cell uses."""
+    b = ev.bins[knob]
+    i = rule.knobs.index(knob)
+    bad_labels = {c.labels[i] for c in rule.unstable}
+    labels = [b.label(j) for j in range(b.size)]
+    bad_idx = sorted(labels.index(lab) for lab in bad_labels if lab in labels)
+    if len(rule.knobs) == 1 and b.kind != "categorical" and bad_idx and len(bad_idx) == len(bad_labels):
+        unstable = [t.params[knob] for t in ev.done if knob in t.params
+                    and ev.outcomes[t.number] in BAD and _label(b, t.params[knob]) in bad_labels]
+        if bad_idx == list(range(bad_idx[0], b.size)):  # unstable at the top
+            low = min(unstable)
+            return lambda t: knob not in t.params or t.params[knob] < low
+        if bad_idx == list(range(bad_idx[-1] + 1)):  # unstable at the bottom
+            high = max(unstable)
+            return lambda t: knob not in t.params or t.params[knob] > high
+    return lambda t: knob not in t.params or _label(b, t.params[knob]) not in bad_labels
+
+
+def _label(b: Binning, value: Any) -> str:
+    return b.label(b.index(value))
+
+
+def _important(ev: Evidence) -> set[str]:
+    values = ev.importance.values
+    if not values:
+        return set()
+    return {k for k, v in values.items() if v >= 1 / len(values)}
 
 
 def settle_conditions(search: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -108,14 +169,6 @@ def _best_part(stable: list[SweepTrial], direction: str, keep: float) -> list[Sw
     return scored[: max(3, math.ceil(keep * len(scored)))]
 
 
-def _searched(done: list[SweepTrial]) -> list[str]:
-    seen: dict[str, set[str]] = {}
-    for t in done:
-        for k, v in t.params.items():
-            seen.setdefault(k, set()).add(repr(v))
-    return [k for k, vals in seen.items() if len(vals) > 1]
-
-
 def _narrow(knob: str, values: list[Any], original: dict[str, Any]) -> dict[str, Any]:
     kind = original.get("type")
     if kind == "categorical" or not all(is_number(v) for v in values):
@@ -161,4 +214,5 @@ def _round(x: float, up: bool) -> float:
     if x == 0:
         return 0.0
     scale = 10 ** (math.floor(math.log10(abs(x))) - 2)
-    return (math.ceil(x / scale) if up else math.floor(x / scale)) * scale
+    rounded = (math.ceil(x / scale) if up else math.floor(x / scale)) * scale
+    return float(f"{rounded:.3g}")  # 1.1e-4, not 0.00010999999999999999

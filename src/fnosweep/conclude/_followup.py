@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from fnosweep.diagnose.suggest import settle_conditions
+from fnosweep.conclude._narrow import settle_conditions
 from fnosweep.errors import FnosweepError
 from fnosweep.store.urls import redact
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from fnosweep.conclude._changes import params_text
+from fnosweep.conclude._conclusion import SweepConclusion
+from fnosweep.conclude._explain import cause_lines, importance_lines
+from fnosweep.conclude._regions import summarize
+from fnosweep.conclude._summary import TrialSummary
 from fnosweep.diagnose import fmt
-from fnosweep.diagnose.regions import summarize
 from fnosweep.diagnose.render import bullet, para
-from fnosweep.diagnose.sweep import SweepConclusion, TrialSummary, _params
 
 
 def render_sweep(conclusion: SweepConclusion) -> str:
@@ -14,7 +17,18 @@ def render_sweep(conclusion: SweepConclusion) -> str:
     out = [f"# Sweep conclusion: {c.metric} ({c.direction})", ""]
     states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(c.states.items()))
     verdicts = ", ".join(f"{v} {n}" for v, n in sorted(c.verdicts.items(), key=lambda kv: -kv[1]))
-    out += [para(f"{c.n_trials} trials: {states}. Verdicts of the finished ones: {verdicts}."), ""]
+    interrupted = (f" ({c.interrupted} more stopped by fnosweep and re-queued: not counted)"
+                   if c.interrupted else "")
+    out += [para(f"{c.n_trials} trials{interrupted}: {states}. Verdicts of the finished ones: "
+                 f"{verdicts}."), ""]
+    if c.attribution is not None:
+        out += ["## What causes the instability", ""]
+        for line in cause_lines(c.attribution, c.bins) + importance_lines(c.importance, c.metric):
+            if line.startswith("- "):
+                out.append(bullet(line[2:]))
+            else:
+                out += ["", para(line)] if out[-1] else [para(line)]
+        out.append("")
     out += ["## Stable and unstable regions", ""]
     if c.regions:
         out += [bullet(summarize(r)) for r in c.regions]
@@ -39,8 +53,8 @@ def render_sweep(conclusion: SweepConclusion) -> str:
 
 
 def _best(t: TrialSummary) -> str:
-    return (f"Trial {t.number}: {fmt.num(t.value)} after {t.epochs_run} epochs, verdict "
-            f"{t.verdict}; {_params(t.params)}.")
+    return (f"Trial {t.number}: {fmt.num(t.value)} after {t.epochs} epochs, verdict "
+            f"{t.verdict}; {params_text(t.params)}.")
 
 
 def _pruning(c: SweepConclusion) -> str:
