@@ -16,7 +16,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "fnosweep"
 
 LAYERS = [
-    {"errors", "files"},
+    {"errors", "files", "urls"},
     {"history"},
     {"data"},
     {"spec"},

@@ -703,7 +703,7 @@ def test_any_overrides_give_a_spec_or_a_spec_error(overrides):
 def test_precision_is_written_only_when_not_the_default_and_a_change_defines_a_trial():
     """A study stored before `training.precision` existed resumes (fp32 writes nothing);
     switching a study to bf16 changes what its trials are, so a resume refuses it."""
-    from fnosweep.resume import spec_changes
+    from fnosweep.sweep.resume import spec_changes
 
     fp32 = parse_spec(yaml.safe_load(doc()))
     bf16 = parse_spec(yaml.safe_load(doc("training: {precision: bf16}")))

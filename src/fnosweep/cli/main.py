@@ -205,7 +205,7 @@ def main() -> None:
     except FnosweepError as e:
         if _debug:
             raise
-        from fnosweep.store.urls import redact  # the last guard: a message never shows a password
+        from fnosweep.urls import redact  # the last guard: a message never shows a password
 
         typer.echo(f"fnosweep: {redact(str(e))}", err=True)
         sys.exit(1)

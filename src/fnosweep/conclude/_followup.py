@@ -13,7 +13,7 @@ import yaml
 
 from fnosweep.conclude._narrow import settle_conditions
 from fnosweep.errors import FnosweepError
-from fnosweep.store.urls import redact
+from fnosweep.urls import redact
 
 STORAGE_VARIABLE = "${FNOSWEEP_STORAGE}"
 """What a follow-up spec holds instead of a storage URL with a password in it."""

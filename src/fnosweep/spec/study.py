@@ -16,7 +16,7 @@ from fnosweep.spec.checks import NAME, Check, Invalid, choice, integer, optional
 from fnosweep.spec.context import ParseContext
 from fnosweep.spec.schema import DataSpec, PrunerSpec, SamplerSpec, StudySpec
 from fnosweep.spec.vocabulary import DIRECTIONS, PRUNERS, SAMPLERS
-from fnosweep.store.urls import redact, url_problem
+from fnosweep.urls import redact, shape_problem
 
 
 def _expand_storage(value: str) -> str:
@@ -28,7 +28,7 @@ def _expand_storage(value: str) -> str:
 
     url = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", env, value)
     # the resolved URL may hold a password: show only what the spec wrote, credentials masked
-    problem = url_problem(url) if re.match(r"[A-Za-z][A-Za-z0-9+]*://", url) else ""
+    problem = shape_problem(url) if re.match(r"[A-Za-z][A-Za-z0-9+]*://", url) else ""
     if problem is not None:
         raise Invalid(f"must be a database URL such as sqlite:///studies/x.db or "
                       f"postgresql+psycopg://user@host/db{f' ({problem})' if problem else ''}; "

@@ -24,8 +24,9 @@ from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import lock
 from fnosweep.store import tables as t
 from fnosweep.store.sqlite import corruption, sqlite_read_only, sqlite_read_only_url
-from fnosweep.store.urls import redact, url_problem
+from fnosweep.store.urls import url_problem
 from fnosweep.store.values import DriverLock, TrialRow, dumps, now, trial_row
+from fnosweep.urls import redact
 
 __all__ = ["DATABASE_ERRORS", "DamagedStore", "DriverLock", "Store", "TrialRow", "damaged", "engine_kwargs", "redact"]
 

@@ -1,33 +1,8 @@
-"""Storage URLs in messages: every credential hidden, whatever the URL's shape.
-
-`redact` is total: a mistyped or malformed URL (`postgresql:/u:pw@h`, a port `abc`, an
-unclosed `[`) is what users paste into messages most, so it is masked by pattern, not by
-a URL parser that may refuse it. It masks a userinfo password (`user:***@host`, up to the
-last `@` of the word, as a password may hold `@`) and any query or conninfo value whose
-key names a secret (`?password=***`, `sslpassword=`, `token=`, ...). Masking a little too
-much is the safe side.
-"""
+"""Whether SQLAlchemy can read a storage URL (the store's own check, before it connects)."""
 
 from __future__ import annotations
 
-import re
-
-_USERINFO = re.compile(
-    r"(?P<head>(?:\b[A-Za-z][A-Za-z0-9+.-]*:/{0,3})?[^\s:/@?#'\"]*):"  # [scheme:/]user:
-    r"(?!//)(?P<secret>[^\s'\"]*)@(?=[^\s@'\"]*(?:[\s'\"]|$))"  # password, up to the word's last @
-)
-_SECRET_KEY = re.compile(
-    r"(?P<key>(?:^|[?&;\s])[^\s=&?#;'\"]*(?:pass|pwd|secret|token|key|auth|cred)[^\s=&?#;'\"]*=)"
-    r"[^\s&#;'\"]*",
-    re.IGNORECASE,
-)
-MASK = "***"
-
-
-def redact(text: str) -> str:
-    """`text` (a storage URL, or a message holding one) with every credential masked."""
-    text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", str(text))
-    return _SECRET_KEY.sub(lambda m: f"{m['key']}{MASK}", text)
+from fnosweep.urls import redact
 
 
 def url_problem(url: str) -> str | None:
