@@ -38,6 +38,10 @@ REPLAYED_RULES = {
     " + stability + plateau": ["diverged", "exploding_gradients", "plateau"],
 }
 """The fnosweep rules (`stability.prune_on`) replayed with each pruner."""
+GOAL_EPOCHS = 27.0
+"""Issue 18's goal: at most this % of the unpruned epochs (ASHA's figure in §2), best within 2 %."""
+SHIPPED = "curve"
+"""The `pruning_replay.CURVES` setting fnosweep ships (sweeps/lr_clip.yaml, docs/pruning.md)."""
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ def replay_section(workdir: Path, runs: list[Run], seeds: list[int]) -> None:
 
 def replay_grid(hist: dict[int, dict[int, Any]], seeds: list[int]) -> None:
     """Every pruner of the grid with each set of fnosweep rules, replayed per seed."""
-    from pruning_replay import GRID, OTHERS, median, replay, rule_stops
+    from pruning_replay import CURVES, GRID, OTHERS, crossing, curve, median, replay, rule_stops
 
     from fnosweep.diagnose import Thresholds
     from fnosweep.history import metric_value
@@ -257,17 +261,46 @@ def replay_grid(hist: dict[int, dict[int, Any]], seeds: list[int]) -> None:
         cells = [f"trial {n} epoch {e} {code} ({metric_value(hist[seed][n].epochs[-1], _common.METRIC) / best:.2f}x)"
                  for n, (e, code) in sorted(stops.items())] if best else []  # fmt: skip
         print(f"  seed {seed}: {len(stops)} of {len(hist[seed])} trials" + (": " + ", ".join(cells) if cells else ""))
-    print("\nreplayed pruners (median: n_startup_trials/n_warmup_steps), epochs % of none and best L2 Δ % per seed:")
-    pruners = {f"median {s}/{w}": median(s, w) for s, w in GRID} | OTHERS
+    end_step = max(len(h.epochs) for seed in seeds for h in hist[seed].values()) - 1
+    print(f"\nreplayed pruners (median: n_startup_trials/n_warmup_steps; curve: CurvePruner, max_resource "
+          f"{end_step}), epochs % of none and best L2 Δ % per seed; goal: <= {GOAL_EPOCHS:g} % of the epochs, "
+          "best within 2 %:")  # fmt: skip
+    pruners = ({f"median {s}/{w}": median(s, w) for s, w in GRID} | OTHERS
+               | {name: curve(end_step, args) for name, args in CURVES.items()})  # fmt: skip
     for name, pruner in pruners.items():
         for suffix, prune_on in REPLAYED_RULES.items():
+            if name.startswith("curve") and suffix == " + stability + plateau":
+                continue  # the curve pruner itself stops what plateau would
             cells, met = [], 0
             for seed in seeds:
                 got = replay(hist[seed], _common.METRIC, pruner, prune_on, th)
                 share, delta = 100 * got.epochs / base[seed].epochs, _pct(got.best, base[seed].best)
-                met += share <= 40 and delta is not None and delta <= 2
+                met += share <= GOAL_EPOCHS and delta is not None and delta <= 2
                 cells.append(f"{share:5.1f}% {_delta(got.best, base[seed].best):>6}")
             print(f"  {name + suffix:<44} " + " | ".join(cells) + f"   goal met in {met} of {len(seeds)}")
+    costs(hist, seeds, SHIPPED, curve(end_step, CURVES[SHIPPED]), base)
+    crossing(_common.METRIC, end_step + 1)
+
+
+def costs(hist: dict[int, dict[int, Any]], seeds: list[int], label: str, pruner: Any, base: dict[int, Any]) -> None:
+    """Where one setting spends its epochs: each trial's epochs and how it ended unpruned."""
+    from pruning_replay import replay
+
+    from fnosweep.diagnose import Thresholds
+    from fnosweep.history import metric_value
+
+    prune_on = REPLAYED_RULES[" + stability"]
+    print(f"\nwhere '{label} + stability' spends its epochs: trial:epochs run (final eval L2 unpruned / the seed's "
+          "best; * ran to the end):")  # fmt: skip
+    for seed in seeds:
+        got = replay(hist[seed], _common.METRIC, pruner, prune_on, Thresholds())
+        best = base[seed].best
+        cells = []
+        for n, e in sorted(got.ran.items()):
+            final = metric_value(hist[seed][n].epochs[-1], _common.METRIC)
+            ratio = f"{final / best:.2f}x" if final is not None and best else "-"
+            cells.append(f"{n}:{e}{'' if n in got.pruned else '*'} ({ratio})")
+        print(f"  seed {seed}: {got.epochs} epochs: " + ", ".join(cells))
 
 
 def _pct(value: float | None, base: float | None) -> float | None:
