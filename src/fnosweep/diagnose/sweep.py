@@ -17,6 +17,8 @@ from fnosweep.diagnose.ttt import TimeToTarget, time_to_target
 from fnosweep.history import History
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+CURVE_LABEL = "curve pruner"
+"""How a curve-pruned trial's stored reason starts (fnosweep.pruners.explain)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class SweepConclusion:
     changes: tuple[str, ...]
     interactions: tuple[str, ...] = ()
     """lr bins crossed with the clip threshold and the scheduler: where instability sits."""
+    curve_prunes: tuple[tuple[int, str], ...] = ()
+    """(trial number, stored reason) of each trial the curve pruner stopped: the reason carries
+    the epoch, the projected end value and the best it was compared with."""
     best_diagnosis: Diagnosis | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -84,6 +89,7 @@ class SweepConclusion:
             "epochs_run": self.epochs_run, "epochs_budget": self.epochs_budget,
             "epochs_saved": self.epochs_saved, "changes": list(self.changes),
             "interactions": list(self.interactions),
+            "curve_prunes": [{"number": n, "reason": r} for n, r in self.curve_prunes],
         }
 
 
@@ -133,7 +139,9 @@ def conclude(trials: Sequence[SweepTrial], *, metric: str, direction: str = "min
         states=dict(Counter(t.state for t in trials)), verdicts=dict(Counter(verdict.values())),
         regions=regions, best=best, top=top, pruned=dict(pruned), epochs_run=run,
         epochs_budget=epochs_budget, epochs_saved=saved, changes=(), best_diagnosis=best_diag,
-        interactions=_interactions(done, verdict, regions))
+        interactions=_interactions(done, verdict, regions),
+        curve_prunes=tuple((t.number, t.prune_reason or "") for t in done
+                           if t.state == "PRUNED" and prune_label(t) == CURVE_LABEL))
     return _with_changes(conclusion)
 
 
