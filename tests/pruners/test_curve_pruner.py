@@ -115,8 +115,8 @@ def test_it_works_with_every_sampler(sampler):
 
 
 def test_bad_arguments_are_refused_with_the_value():
-    with pytest.raises(ValueError, match="max_resource must be 'auto' or an integer >= "
-                                         r"n_warmup_steps \(2\), but got max_resource=1"):
-        CurvePruner(max_resource=1)
+    with pytest.raises(ValueError, match="max_resource must be 'auto' or an integer >= 0, but got "
+                                         "max_resource=-1"):
+        CurvePruner(max_resource=-1)
     with pytest.raises(ValueError, match="or_pruner must be an Optuna pruner"):
         CurvePruner(or_pruner="median")  # type: ignore[arg-type]

@@ -42,10 +42,10 @@ class CurvePruner(optuna.pruners.BasePruner):
         self._settings = CurveSettings(n_startup_trials=n_startup_trials,
                                        n_warmup_steps=n_warmup_steps, confidence=confidence,
                                        margin=margin, rank=rank)
-        if max_resource != "auto" and not (isinstance(max_resource, int)
-                                           and max_resource >= n_warmup_steps):
-            raise ValueError(f"max_resource must be 'auto' or an integer >= n_warmup_steps "
-                             f"({n_warmup_steps}), but got max_resource={max_resource!r}")
+        # A budget shorter than the warm-up is allowed (a two-epoch smoke run): nothing is pruned.
+        if max_resource != "auto" and not (isinstance(max_resource, int) and max_resource >= 0):
+            raise ValueError(f"max_resource must be 'auto' or an integer >= 0, but got "
+                             f"max_resource={max_resource!r}")
         if or_pruner is not None and not isinstance(or_pruner, optuna.pruners.BasePruner):
             raise ValueError(f"or_pruner must be an Optuna pruner, but got or_pruner={or_pruner!r}")
         self._max_resource = max_resource
