@@ -36,10 +36,10 @@ OTHERS: dict[str, Callable[[], object]] = {
 
 CURVES: dict[str, dict[str, object]] = {
     # CurvePruner arguments by label (max_resource: the sweep's last epoch, as the spec sets it)
-    "curve": {},  # its defaults: what `pruner: {type: curve}` ships (confidence 0.8)
+    "curve": {},  # its defaults: what `pruner: {type: curve}` ships (confidence 0.9)
     "curve conf 0.6": {"confidence": 0.6},
     "curve conf 0.7": {"confidence": 0.7},
-    "curve conf 0.9": {"confidence": 0.9},
+    "curve conf 0.8": {"confidence": 0.8},
     "curve conf 0.95": {"confidence": 0.95},
     "curve warmup 3": {"n_warmup_steps": 3},
     "curve startup 2": {"n_startup_trials": 2},

@@ -14,7 +14,7 @@ def _history(values: list[float]) -> History:
 
 def test_the_pruning_part_names_the_trial_the_epoch_the_projection_and_the_best():
     attr = {"why": "hopeless", "step": 6, "value": 0.1365, "end_step": 23, "predicted": 0.1301,
-            "optimistic": 0.1187, "best": 0.06, "best_trial": 0, "confidence": 0.8, "margin": 0.0,
+            "optimistic": 0.1187, "best": 0.06, "best_trial": 0, "confidence": 0.9, "margin": 0.0,
             "rank": 1}
     reason = explain(attr, metric="eval.16_l2", unit="epoch")
     best = [0.5 * 0.88**i + 0.05 for i in range(24)]
@@ -25,5 +25,5 @@ def test_the_pruning_part_names_the_trial_the_epoch_the_projection_and_the_best(
     assert c.pruned == {"curve pruner": 1} and c.curve_prunes == ((1, reason),)
     text = render_sweep(c)
     assert ("1 trials pruned: curve pruner 1. The curve pruner stopped trial 1: eval.16_l2 0.1365 at "
-            "epoch 6 points to 0.1301 at epoch 23 (0.1187 at best, 80 % one-sided), worse than 0.06, "
+            "epoch 6 points to 0.1301 at epoch 23 (0.1187 at best, 90 % one-sided), worse than 0.06, "
             "the best finished trial (trial 0).") in " ".join(text.split())

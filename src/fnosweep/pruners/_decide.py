@@ -25,7 +25,7 @@ class CurveSettings:
     n_warmup_steps: int = 2
     """Steps a trial reports before it can be pruned: the first fit is at step n_warmup_steps
     (and needs at least 3 finite points)."""
-    confidence: float = 0.8
+    confidence: float = 0.9
     """One-sided: the trial is pruned only if its end value is worse than the best with this
     probability under the fit (the optimistic bound is this interval's good end)."""
     margin: float = 0.0

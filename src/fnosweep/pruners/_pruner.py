@@ -36,7 +36,7 @@ class CurvePruner(optuna.pruners.BasePruner):
     """
 
     def __init__(self, n_startup_trials: int = 1, n_warmup_steps: int = 2,
-                 max_resource: int | Literal["auto"] = "auto", confidence: float = 0.8,
+                 max_resource: int | Literal["auto"] = "auto", confidence: float = 0.9,
                  margin: float = 0.0, rank: int = 1,
                  or_pruner: optuna.pruners.BasePruner | None = None) -> None:
         self._settings = CurveSettings(n_startup_trials=n_startup_trials,
