@@ -442,7 +442,7 @@ def test_messages_list_what_is_expected(tmp_path):
                                     "  pruner: {type: medain}"))
     assert message.endswith(
         "x.yaml:4: study -> pruner -> type: must be one of median, percentile, hyperband, "
-        "successive_halving, threshold, patient, wilcoxon, none, but got 'medain'")
+        "successive_halving, threshold, patient, wilcoxon, curve, none, but got 'medain'")
     assert refused(tmp_path, doc("training: {lr: 0}")).endswith(
         "x.yaml:3: training -> lr: must be > 0, but got 0.0")
     unknown = refused(tmp_path, doc("training: {lr: 0.1, epoch: 3}"))
