@@ -37,6 +37,8 @@ PRUNERS: dict[str, dict[str, Any]] = {
         "pruner": {"type": "median", "n_startup_trials": 3, "n_warmup_steps": 2},
         "prune_on": ["diverged", "exploding_gradients"],
     },
+    # (d) fnosweep's curve pruner (its defaults: what `pruner: {type: curve}` ships) + the rules.
+    "curve+stability": {"pruner": {"type": "curve"}, "prune_on": ["diverged", "exploding_gradients"]},
 }
 
 
@@ -51,6 +53,7 @@ def darcy_doc(
     n_train: int = 128,
     n_test: int = 32,
     max_concurrent: int = 1,
+    sampler: str = "random",
 ) -> dict[str, Any]:
     """The benchmark sweep as a spec document (what a user would write in YAML)."""
     prune = PRUNERS[mode]
@@ -63,7 +66,8 @@ def darcy_doc(
             "n_trials": n_trials,
             # RandomSampler: every mode (and Ray Tune) gets the same configurations in the
             # same order, so differences come from pruning alone, not from what TPE saw.
-            "sampler": {"type": "random", "seed": seed},
+            # (TPE, `--sampler tpe`: the configurations then depend on what was pruned.)
+            "sampler": {"type": sampler, "seed": seed},
             "pruner": copy.deepcopy(prune["pruner"]),
         },
         "data": {

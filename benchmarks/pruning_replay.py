@@ -3,10 +3,12 @@
 With one trial at a time and deterministic CPU training (fixed seeds), a pruned run of the
 same configurations is exactly a truncation of the unpruned histories: each trial stops at
 the first epoch where a rule fires. So the unpruned study of `sweep_efficiency.py` answers,
-in seconds and without training, what any median-pruner setting (Optuna's own
-`MedianPruner`, fed the recorded values in the same order) with or without fnosweep's
-stability rules (`prune_decision`, as the driver calls it) would have cost and found.
-`sweep_efficiency.py` checks the replay against its live pruned runs and prints a grid.
+in seconds and without training, what any pruner setting (Optuna's own pruners and
+fnosweep's `CurvePruner`, fed the recorded values in the same order) with or without
+fnosweep's stability rules (`prune_decision`, as the driver calls it) would have cost and
+found. `sweep_efficiency.py` checks the replay against its live pruned runs and prints a
+grid. `crossing()` replays the same pruners over synthetic crossing curves
+(`fnosweep.testing.crossing_curves`: the slower starter ends better).
 """
 
 from __future__ import annotations
@@ -32,11 +34,28 @@ OTHERS: dict[str, Callable[[], object]] = {
 """Other Optuna pruners replayed, by label: what a stricter metric pruner would cost and find."""
 
 
+CURVES: dict[str, dict[str, object]] = {
+    # CurvePruner arguments by label (max_resource: the sweep's last epoch, as the spec sets it)
+    "curve": {},  # its defaults: what `pruner: {type: curve}` ships (confidence 0.9)
+    "curve conf 0.6": {"confidence": 0.6},
+    "curve conf 0.7": {"confidence": 0.7},
+    "curve conf 0.8": {"confidence": 0.8},
+    "curve conf 0.95": {"confidence": 0.95},
+    "curve warmup 3": {"n_warmup_steps": 3},
+    "curve startup 2": {"n_startup_trials": 2},
+    "curve margin 5 %": {"margin": 0.05},
+    "curve OR median 3/2": {"or_median": (3, 2)},
+    "curve OR median 2/0": {"or_median": (2, 0)},
+}
+"""Curve-pruner settings replayed, by label; `or_median` (startup, warmup) adds a median pruner."""
+
+
 @dataclass(frozen=True)
 class Replayed:
     epochs: int
     best: float | None  # the best final value among trials that ran to the end
     pruned: tuple[int, ...]  # trial numbers
+    ran: dict[int, int]  # epochs each trial ran, by trial number
 
 
 def replay(histories: Mapping[int, History], metric: str, pruner: Callable[[], object] | None,
@@ -47,13 +66,14 @@ def replay(histories: Mapping[int, History], metric: str, pruner: Callable[[], o
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(pruner=pruner() if pruner else optuna.pruners.NopPruner())
-    epochs, finals, pruned = 0, [], []
+    epochs, finals, pruned, ran = 0, [], [], {}
     for number in sorted(histories):
         h = histories[number]
         trial = study.ask()
         stopped = False
         for i, record in enumerate(h.epochs):
             epochs += 1
+            ran[number] = i + 1
             value = metric_value(record, metric)
             if value is None or not math.isfinite(value):
                 stopped = True  # the driver stops a non-finite trial at once
@@ -72,7 +92,7 @@ def replay(histories: Mapping[int, History], metric: str, pruner: Callable[[], o
             final = metric_value(h.epochs[-1], metric)
             finals.append(final)
             study.tell(trial, final)
-    return Replayed(epochs, min(finals) if finals else None, tuple(pruned))
+    return Replayed(epochs, min(finals) if finals else None, tuple(pruned), ran)
 
 
 def rule_stops(histories: Mapping[int, History], prune_on: Sequence[str],
@@ -91,6 +111,49 @@ def rule_stops(histories: Mapping[int, History], prune_on: Sequence[str],
 
 def median(startup: int, warmup: int) -> Callable[[], object]:
     return lambda: _optuna().pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
+
+
+def curve(end_step: int, args: Mapping[str, object]) -> Callable[[], object]:
+    """A CurvePruner with `args` (an `or_median` (startup, warmup) adds a median pruner)."""
+    from fnosweep.pruners import CurvePruner
+
+    kwargs = {k: v for k, v in args.items() if k != "or_median"}
+    if "or_median" in args:
+        startup, warmup = args["or_median"]  # type: ignore[misc]
+        kwargs["or_pruner"] = median(startup, warmup)()
+    return lambda: CurvePruner(max_resource=end_step, **kwargs)  # type: ignore[arg-type]
+
+
+def as_histories(curves: Mapping[int, Sequence[float]], metric: str) -> dict[int, History]:
+    """Value curves as histories holding only `metric` (an eval key), for `replay`."""
+    from fnosweep.history import EpochRecord, RunInfo
+
+    key = metric.removeprefix("eval.")
+    return {n: History(RunInfo(epochs=len(v)), tuple(EpochRecord(epoch=i, eval={key: x}) for i, x in enumerate(v)))
+            for n, v in curves.items()}  # fmt: skip
+
+
+def crossing(metric: str, epochs: int) -> None:
+    """Every pruner over the synthetic crossing curves: epochs run and the best found."""
+    import optuna
+
+    from fnosweep.testing import crossing_curves
+
+    hist = as_histories(crossing_curves(epochs), metric)
+    th = Thresholds()
+    base = replay(hist, metric, None, [], th)
+    true = base.best or float("nan")
+    hyperband = optuna.pruners.HyperbandPruner
+    pruners = {"median 3/2": median(3, 2), **OTHERS,
+               "hyperband 1/3": lambda: hyperband(min_resource=1, max_resource=epochs - 1, reduction_factor=3),
+               **{name: curve(epochs - 1, CURVES[name]) for name in ("curve", "curve OR median 3/2")}}  # fmt: skip
+    print(f"\nsynthetic crossing curves ({len(hist)} trials x {epochs} epochs, fnosweep.testing.crossing_curves; "
+          "each later good trial starts slower and ends better, the last ends best):")  # fmt: skip
+    for name, pruner in pruners.items():
+        got = replay(hist, metric, pruner, [], th)
+        print(f"  {name:<28} epochs {100 * got.epochs / base.epochs:5.1f}%  best {got.best:.4f} "
+              f"({100 * ((got.best or true) - true) / true:+.1f} % vs the true best {true:.4f})  "
+              f"stopped (trial@epochs): {' '.join(f'{n}@{got.ran[n]}' for n in got.pruned)}")  # fmt: skip
 
 
 def _optuna():  # type: ignore[no-untyped-def]

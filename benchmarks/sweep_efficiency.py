@@ -1,18 +1,20 @@
-"""Pruning efficiency: one Darcy sweep run three ways, side by side, over several seeds.
+"""Pruning efficiency: one Darcy sweep run four ways, side by side, over several seeds.
 
 For each sampler seed the same sweep (RandomSampler, so the same configurations in the
 same order in every mode) runs with (a) no pruning, (b) Optuna's median pruner, (c)
-median + stability pruning (`prune_on: [diverged, exploding_gradients]`). Each trial is
+median + stability pruning (`prune_on: [diverged, exploding_gradients]`), (d) fnosweep's
+curve pruner with its shipped defaults + the same stability rules. Each trial is
 a real neuralop FNO training (`fnosweep.trial.run_trial`) driven by `run_sweep` with the
 inline backend. Reported per run: epochs recorded by the driver, epochs computed by the
 trials (a pruned inline trial finishes the epoch it is in), wall time, and the best eval
-L2 among COMPLETE trials. Goal (issue 10): (c) runs <= 40 % of (a)'s epochs with a best
-eval L2 within 2 % of (a)'s.
+L2 among COMPLETE trials. Goals: (c) runs <= 40 % of (a)'s epochs (issue 10), (d) <= 27 %
+(issue 18), each with a best eval L2 within 2 % of (a)'s.
 
     .venv/bin/python benchmarks/sweep_efficiency.py                # 3 seeds x 12 trials x 24 epochs
     .venv/bin/python benchmarks/sweep_efficiency.py --quick        # seconds: a smoke test
     .venv/bin/python benchmarks/sweep_efficiency.py --replay-only --workdir DIR   # the grid again, no training
     .venv/bin/python benchmarks/sweep_efficiency.py --median 2 0 --rules diverged exploding_gradients plateau
+    .venv/bin/python benchmarks/sweep_efficiency.py --sampler tpe --modes none median+stability curve+stability
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ REPLAYED_RULES = {
     " + stability + plateau": ["diverged", "exploding_gradients", "plateau"],
 }
 """The fnosweep rules (`stability.prune_on`) replayed with each pruner."""
+GOAL_EPOCHS = 27.0
+"""Issue 18's goal: at most this % of the unpruned epochs (ASHA's figure in §2), best within 2 %."""
+SHIPPED = "curve"
+"""The `pruning_replay.CURVES` setting fnosweep ships (sweeps/lr_clip.yaml, docs/pruning.md)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class CountingTrial:
             yield item
 
 
-def run_one(workdir: Path, seed: int, mode: str, sizes: dict[str, int], prefix: str = "eff") -> Run:
+def run_one(workdir: Path, seed: int, mode: str, sizes: dict[str, Any], prefix: str = "eff") -> Run:
     from fnosweep.executor import InlineExecutor
     from fnosweep.spec import parse_spec
     from fnosweep.sweep.driver import run_sweep
@@ -117,6 +123,10 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="train nothing: replay the pruner grid over the unpruned studies a run left in --workdir",
     )
+    p.add_argument("--sampler", choices=["random", "tpe"], default="random",
+                   help="tpe: what is pruned changes what is sampled next (no replay then)")
+    p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), metavar="MODE",
+                   help=f"which modes run (none always does): {', '.join(MODES)}")
     p.add_argument("--median", type=int, nargs=2, default=[3, 2], metavar=("STARTUP", "WARMUP"),
                    help="n_startup_trials and n_warmup_steps of the median pruner of both pruned modes")
     from fnosweep.diagnose import VERDICTS
@@ -124,11 +134,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rules", nargs="+", default=["diverged", "exploding_gradients"], choices=VERDICTS,
                    metavar="VERDICT", help="stability.prune_on of the median+stability mode")  # fmt: skip
     a = apply_quick(p.parse_args(), trials=3)
-    for mode in MODES[1:]:
+    for mode in ("median", "median+stability"):
         PRUNERS[mode]["pruner"].update(n_startup_trials=a.median[0], n_warmup_steps=a.median[1])
     PRUNERS["median+stability"]["prune_on"] = list(a.rules)
     if a.replay_only and a.workdir is None:
         p.error("--replay-only needs the --workdir of an earlier run")
+    a.modes = ["none", *(m for m in MODES if m in a.modes and m != "none")]
     return a
 
 
@@ -139,12 +150,12 @@ def main() -> None:
         print(f"# from {a.workdir}, seeds {a.seeds}")
         replay_grid({seed: unpruned_histories(a.workdir, seed) for seed in a.seeds}, a.seeds)
         return
-    header("sweep efficiency: no pruning vs median vs median + stability (same configurations)")
+    header("sweep efficiency: no pruning vs median vs median + stability vs curve + stability (same configurations)")
     sizes = {"n_trials": a.trials, "epochs": a.epochs, "n_train": a.n_train, "n_test": a.n_test,
-             "max_concurrent": a.max_concurrent}  # fmt: skip
+             "max_concurrent": a.max_concurrent, "sampler": a.sampler}  # fmt: skip
     print(f"# sweep: Darcy {_common.RESOLUTION}x{_common.RESOLUTION}, n_train {a.n_train}, n_test {a.n_test}, "
-          f"{a.trials} trials x {a.epochs} epochs, RandomSampler, inline backend, max_concurrent {a.max_concurrent}, "
-          f"seeds {a.seeds}")  # fmt: skip
+          f"{a.trials} trials x {a.epochs} epochs, {a.sampler} sampler, inline backend, "
+          f"max_concurrent {a.max_concurrent}, seeds {a.seeds}")  # fmt: skip
     print(f"# median pruner {a.median[0]}/{a.median[1]} (n_startup_trials/n_warmup_steps); "
           f"median+stability prunes on {', '.join(a.rules)}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="fnosweep-eff-") as tmp:
@@ -161,33 +172,35 @@ def main() -> None:
               f"{'best L2':>8} {'trial':>5} {'epochs %':>8} {'wall %':>6} {'best Δ%':>7}")  # fmt: skip
         for i, seed in enumerate(a.seeds):
             # Rotate the mode order per seed so a drift in machine load does not favour one mode.
-            order = ("none",) if a.unpruned_only else MODES[i % 3 :] + MODES[: i % 3]
+            modes = ["none"] if a.unpruned_only else a.modes
+            order = modes[i % len(modes) :] + modes[: i % len(modes)]
             by_mode = {m: run_one(workdir, seed, m, sizes) for m in order}
             base = by_mode["none"]
-            for mode in order if a.unpruned_only else MODES:
+            for mode in modes:
                 r = by_mode[mode]
                 runs.append(r)
-                if r.params != base.params:
+                if r.params != base.params and a.sampler == "random":
                     print(f"# WARNING: seed {seed} {mode} sampled other configurations than 'none'")
                 print(f"{seed:>4} {mode:<17} {f'{r.complete}/{r.pruned}/{r.failed}':>8} {r.epochs:>6} "
                       f"{r.computed:>8} {r.wall_s:>7.1f} {_fmt(r.best):>8} {_fmt(r.best_trial):>5} "
                       f"{100 * r.epochs / base.epochs:>8.1f} {100 * r.wall_s / base.wall_s:>6.1f} "
                       f"{_delta(r.best, base.best):>7}")  # fmt: skip
-            for mode in MODES[1:] if not a.unpruned_only else ():  # the unpruned best, when a pruner stopped it
+            for mode in modes[1:]:  # the unpruned best, when a pruner stopped it
                 if base.best_trial in by_mode[mode].reasons:
                     print(f"     {mode}: pruned the unpruned best, trial {base.best_trial}: "
                           f"{by_mode[mode].reasons[base.best_trial][:160]}")  # fmt: skip
         if a.unpruned_only:
             replay_grid({seed: unpruned_histories(workdir, seed) for seed in a.seeds}, a.seeds)
             return
-        summarize(runs, a.seeds)
-        replay_section(workdir, runs, a.seeds)
+        summarize(runs, a.seeds, a.modes)
+        if a.sampler == "random":  # with TPE a pruned run samples other configurations: no replay
+            replay_section(workdir, runs, a.seeds, a.modes)
 
 
-def summarize(runs: list[Run], seeds: list[int]) -> None:
+def summarize(runs: list[Run], seeds: list[int], modes: list[str]) -> None:
     print(f"\nover {len(seeds)} seed(s): mean (min-max) of each seed's ratio to 'none'")
     base = {r.seed: r for r in runs if r.mode == "none"}
-    for mode in MODES:
+    for mode in modes:
         rs = [r for r in runs if r.mode == mode]
         ep = [100 * r.epochs / base[r.seed].epochs for r in rs]
         comp = [100 * r.computed / base[r.seed].computed for r in rs]
@@ -197,42 +210,52 @@ def summarize(runs: list[Run], seeds: list[int]) -> None:
         missing = "" if len(known) == len(deltas) else " (some runs had no COMPLETE trial)"
         print(f"  {mode:<17} epochs {spread(ep)} %  computed {spread(comp)} %  wall {spread(wall)} %  "
               f"best L2 Δ {spread(known)} %{missing}")  # fmt: skip
-    stab = [r for r in runs if r.mode == "median+stability"]
-    ok = [r.epochs <= 0.40 * base[r.seed].epochs and _within(r.best, base[r.seed].best, 2.0) for r in stab]
-    print(f"goal (median+stability: epochs <= 40 % of none, best L2 within 2 %): met in {sum(ok)} of {len(ok)} seeds")
+    for mode, share in (("median+stability", 40.0), ("curve+stability", GOAL_EPOCHS)):
+        rs = [r for r in runs if r.mode == mode]
+        ok = [r.epochs <= share / 100 * base[r.seed].epochs and _within(r.best, base[r.seed].best, 2.0) for r in rs]
+        if rs:
+            print(f"goal ({mode}: epochs <= {share:g} % of none, best L2 within 2 %): "
+                  f"met in {sum(ok)} of {len(ok)} seeds")
 
 
 def unpruned_histories(workdir: Path, seed: int) -> dict[int, Any]:
-    """The 'none' run's trials of one seed, as histories (the replay's input)."""
+    """The 'none' run's finished trials of one seed, as histories (the replay's input; the
+    trials of a run still going, or interrupted, count up to its last finished one)."""
     from fnosweep.history import History, RunInfo
     from fnosweep.store.refs import find_study
 
     name = f"eff_s{seed}_none"
     ref = find_study(f"sqlite:///{workdir}/studies/{name}.db", name)
     try:
-        runs = {r.number: r.run_info for r in ref.store.trials(name)}
-        return {n: History(runs.get(n) or RunInfo(), tuple(e)) for n, e in ref.store.epochs(name).items()}
+        rows = ref.store.trials(name)
+        runs = {r.number: r.run_info for r in rows}
+        unfinished = [r.number for r in rows if r.state not in ("COMPLETE", "PRUNED", "FAIL")]
+        last = min(unfinished) if unfinished else None
+        return {n: History(runs.get(n) or RunInfo(), tuple(e)) for n, e in ref.store.epochs(name).items()
+                if last is None or n < last}  # fmt: skip
     finally:
         ref.store.close()
 
 
-def replay_section(workdir: Path, runs: list[Run], seeds: list[int]) -> None:
+def replay_section(workdir: Path, runs: list[Run], seeds: list[int], modes: list[str]) -> None:
     """The live pruned runs replayed from the unpruned histories (a check of the replay), then
-    a grid of median-pruner settings with and without the stability rules."""
-    from pruning_replay import median, replay
+    a grid of pruner settings with and without the stability rules."""
+    from pruning_replay import replay
 
     from fnosweep.diagnose import Thresholds
+    from fnosweep.space import build_pruner
+    from fnosweep.spec import parse_spec
 
     th = Thresholds()
     live = {(r.seed, r.mode): r for r in runs}
     hist = {seed: unpruned_histories(workdir, seed) for seed in seeds}
     print("\nreplay of the live pruned runs from the unpruned histories (epochs, best L2):")
     for seed in seeds:
-        for mode in MODES[1:]:
-            pr = PRUNERS[mode]
-            args = {k: v for k, v in pr["pruner"].items() if k != "type"}
-            got = replay(hist[seed], _common.METRIC, median(args["n_startup_trials"], args["n_warmup_steps"]),
-                         pr["prune_on"], th)  # fmt: skip
+        for mode in modes[1:]:
+            epochs = max(len(h.epochs) for h in hist[seed].values())
+            spec = parse_spec(darcy_doc(workdir, name="replay", seed=seed, mode=mode, epochs=epochs))
+            got = replay(hist[seed], _common.METRIC, lambda spec=spec: build_pruner(spec),  # type: ignore[misc]
+                         PRUNERS[mode]["prune_on"], th)  # fmt: skip
             r = live[(seed, mode)]
             same = got.epochs == r.epochs and _fmt(got.best) == _fmt(r.best)
             print(f"  seed {seed} {mode:<17} live {r.epochs:>3} {_fmt(r.best)}  replay {got.epochs:>3} "
@@ -242,7 +265,7 @@ def replay_section(workdir: Path, runs: list[Run], seeds: list[int]) -> None:
 
 def replay_grid(hist: dict[int, dict[int, Any]], seeds: list[int]) -> None:
     """Every pruner of the grid with each set of fnosweep rules, replayed per seed."""
-    from pruning_replay import GRID, OTHERS, median, replay, rule_stops
+    from pruning_replay import CURVES, GRID, OTHERS, crossing, curve, median, replay, rule_stops
 
     from fnosweep.diagnose import Thresholds
     from fnosweep.history import metric_value
@@ -257,17 +280,46 @@ def replay_grid(hist: dict[int, dict[int, Any]], seeds: list[int]) -> None:
         cells = [f"trial {n} epoch {e} {code} ({metric_value(hist[seed][n].epochs[-1], _common.METRIC) / best:.2f}x)"
                  for n, (e, code) in sorted(stops.items())] if best else []  # fmt: skip
         print(f"  seed {seed}: {len(stops)} of {len(hist[seed])} trials" + (": " + ", ".join(cells) if cells else ""))
-    print("\nreplayed pruners (median: n_startup_trials/n_warmup_steps), epochs % of none and best L2 Δ % per seed:")
-    pruners = {f"median {s}/{w}": median(s, w) for s, w in GRID} | OTHERS
+    end_step = max(len(h.epochs) for seed in seeds for h in hist[seed].values()) - 1
+    print(f"\nreplayed pruners (median: n_startup_trials/n_warmup_steps; curve: CurvePruner, max_resource "
+          f"{end_step}), epochs % of none and best L2 Δ % per seed; goal: <= {GOAL_EPOCHS:g} % of the epochs, "
+          "best within 2 %:")  # fmt: skip
+    pruners = ({f"median {s}/{w}": median(s, w) for s, w in GRID} | OTHERS
+               | {name: curve(end_step, args) for name, args in CURVES.items()})  # fmt: skip
     for name, pruner in pruners.items():
         for suffix, prune_on in REPLAYED_RULES.items():
+            if name.startswith("curve") and suffix == " + stability + plateau":
+                continue  # the curve pruner itself stops what plateau would
             cells, met = [], 0
             for seed in seeds:
                 got = replay(hist[seed], _common.METRIC, pruner, prune_on, th)
                 share, delta = 100 * got.epochs / base[seed].epochs, _pct(got.best, base[seed].best)
-                met += share <= 40 and delta is not None and delta <= 2
+                met += share <= GOAL_EPOCHS and delta is not None and delta <= 2
                 cells.append(f"{share:5.1f}% {_delta(got.best, base[seed].best):>6}")
             print(f"  {name + suffix:<44} " + " | ".join(cells) + f"   goal met in {met} of {len(seeds)}")
+    costs(hist, seeds, SHIPPED, curve(end_step, CURVES[SHIPPED]), base)
+    crossing(_common.METRIC, end_step + 1)
+
+
+def costs(hist: dict[int, dict[int, Any]], seeds: list[int], label: str, pruner: Any, base: dict[int, Any]) -> None:
+    """Where one setting spends its epochs: each trial's epochs and how it ended unpruned."""
+    from pruning_replay import replay
+
+    from fnosweep.diagnose import Thresholds
+    from fnosweep.history import metric_value
+
+    prune_on = REPLAYED_RULES[" + stability"]
+    print(f"\nwhere '{label} + stability' spends its epochs: trial:epochs run (final eval L2 unpruned / the seed's "
+          "best; * ran to the end):")  # fmt: skip
+    for seed in seeds:
+        got = replay(hist[seed], _common.METRIC, pruner, prune_on, Thresholds())
+        best = base[seed].best
+        cells = []
+        for n, e in sorted(got.ran.items()):
+            final = metric_value(hist[seed][n].epochs[-1], _common.METRIC)
+            ratio = f"{final / best:.2f}x" if final is not None and best else "-"
+            cells.append(f"{n}:{e}{'' if n in got.pruned else '*'} ({ratio})")
+        print(f"  seed {seed}: {got.epochs} epochs: " + ", ".join(cells))
 
 
 def _pct(value: float | None, base: float | None) -> float | None:

@@ -88,3 +88,16 @@ def test_reportable(value, prune_on, expected):
         assert got is not None and got != got
     else:
         assert got == expected
+
+
+def test_the_curve_pruners_numbers_become_the_reason():
+    note = {"step": 2, "value": 0.5, "predicted": 0.3, "end_step": 5, "optimistic": 0.25, "confidence": 0.9,
+            "best": 0.1, "best_trial": 0}
+    policy = Policy("eval.32_l2", "curve", ALL, Thresholds())
+    d = decide(HEALTHY, policy, budget=BUDGET, optuna_prunes=True, stop_requested=False, pruner_note=note)
+    assert d.action == "prune"
+    assert d.reason == ("curve pruner: eval.32_l2 0.5 at epoch 2 points to 0.3 at epoch 5 (0.25 at best, 90 % "
+                        "one-sided), worse than 0.1, the best finished trial (trial 0)")
+    stale = {**note, "step": 1}  # a note from an earlier epoch is not this prune's reason
+    d = decide(HEALTHY, policy, budget=BUDGET, optuna_prunes=True, stop_requested=False, pruner_note=stale)
+    assert d.reason == "curve pruner: eval.32_l2 = 0.5 at epoch 2"

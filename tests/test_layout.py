@@ -120,7 +120,9 @@ def test_the_optuna_study_is_opened_only_by_the_sweep():
     wrong = [
         f"{path.relative_to(SRC)}:{n.lineno}"
         for path in FILES
-        if concept(path) not in {"sweep", "testing"}
+        # a pruner records its decision on the trial through the study's storage, as Optuna's
+        # own SuccessiveHalvingPruner does: the pruner protocol hands it nothing else
+        if concept(path) not in {"sweep", "testing", "pruners"}
         for n in ast.walk(ast.parse(path.read_text()))
         if _opens_a_stored_study(n)
     ]

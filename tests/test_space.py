@@ -16,6 +16,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from fnosweep import space
 from fnosweep.errors import SpecError
+from fnosweep.pruners import CurvePruner
 from fnosweep.spec import PRUNERS, SAMPLERS, PrunerSpec, SamplerSpec, SweepSpec, parse_spec
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -191,11 +192,11 @@ def test_the_static_sampler_table_matches_optuna(kind):
 
 @pytest.mark.parametrize("kind", list(PRUNERS))
 def test_the_static_pruner_table_matches_optuna(kind):
-    name, allowed, required = PRUNERS[kind]
-    signature = inspect.signature(getattr(optuna.pruners, name)).parameters
+    _, allowed, required = PRUNERS[kind]
+    signature = inspect.signature(space.pruner_class(kind)).parameters
     assert set(allowed) == set(signature)
-    assert set(required) == {n for n, p in signature.items()
-                             if p.default is inspect.Parameter.empty and n != "wrapped_pruner"}
+    assert set(required) == {n for n, p in signature.items() if p.default is inspect.Parameter.empty
+                             and n not in ("wrapped_pruner", "or_pruner")}
 
 
 @pytest.mark.parametrize(("sampler", "cls"), [
@@ -246,6 +247,16 @@ def test_cmaes_needs_its_package():
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 def test_build_pruner(pruner, cls):
     assert type(space.build_pruner(make(study={"pruner": pruner}))) is cls
+
+
+def test_a_curve_pruner_projects_to_the_last_epoch_and_may_add_a_median_pruner():
+    spec = make(study={"pruner": {"type": "curve", "or_pruner": {"type": "median"}}})
+    pruner = space.build_pruner(spec)
+    assert isinstance(pruner, CurvePruner) and pruner._max_resource == spec.training.epochs - 1
+    assert isinstance(pruner._or_pruner, optuna.pruners.MedianPruner)
+    searched = make({"training.epochs": {"type": "int", "low": 5, "high": 20}},
+                    study={"pruner": {"type": "curve"}})
+    assert space.build_pruner(searched)._max_resource == "auto"
 
 
 def test_a_patient_pruner_wraps_the_pruner_it_names():

@@ -136,6 +136,11 @@ GOOD = [
      lambda s: s.study.pruner.args["wrapped_pruner"] == {"type": "percentile", "percentile": 25}),
     ("no pruner", doc(study="study: {name: t, n_trials: 2, pruner: {type: none}}"),
      lambda s: s.study.pruner.type == "none"),
+    ("curve pruner, or a median pruner",
+     doc(study="study: {name: t, n_trials: 2, pruner: {type: curve, confidence: 0.8, "
+         "or_pruner: {type: median, n_startup_trials: 3}}}"),
+     lambda s: s.study.pruner.args == {"confidence": 0.8,
+                                       "or_pruner": {"type": "median", "n_startup_trials": 3}}),
     ("anchors and merge keys", """
         study: {name: t, n_trials: 2}
         search:
@@ -211,6 +216,15 @@ BAD = [
      1, f"{P} -> percentile", None),
     ("pruner arg refused by optuna",
      doc(study="study:\n  name: t\n  n_trials: 2\n  pruner: {n_startup_trials: -1}"), 4, P, "-1"),
+    ("unknown curve pruner arg",
+     doc(study="study: {name: t, n_trials: 2, pruner: {type: curve, confidnce: 0.9}}"), 1,
+     f"{P} -> confidnce", None),
+    ("curve pruner arg refused",
+     doc(study="study:\n  name: t\n  n_trials: 2\n  pruner: {type: curve, confidence: 1.5}"), 4,
+     P, "confidence=1.5"),
+    ("curve pruner's or_pruner unknown",
+     doc(study="study: {name: t, n_trials: 2, pruner: {type: curve, or_pruner: {type: medain}}}"),
+     1, f"{P} -> or_pruner -> type", "'medain'"),
     ("unknown sampler", doc(study="study: {name: t, n_trials: 2, sampler: {type: bayes}}"), 1,
      "study -> sampler -> type", "'bayes'"),
     ("unknown sampler arg", doc(study="study: {name: t, n_trials: 2, sampler: {gamma: 3}}"), 1,
@@ -433,7 +447,7 @@ def test_messages_list_what_is_expected(tmp_path):
                                     "  pruner: {type: medain}"))
     assert message.endswith(
         "x.yaml:4: study -> pruner -> type: must be one of median, percentile, hyperband, "
-        "successive_halving, threshold, patient, wilcoxon, none, but got 'medain'")
+        "successive_halving, threshold, patient, wilcoxon, curve, none, but got 'medain'")
     assert refused(tmp_path, doc("training: {lr: 0}")).endswith(
         "x.yaml:3: training -> lr: must be > 0, but got 0.0")
     unknown = refused(tmp_path, doc("training: {lr: 0.1, epoch: 3}"))

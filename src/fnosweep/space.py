@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import importlib.util
 import inspect
 import json
@@ -24,6 +25,7 @@ from optuna.distributions import (
 
 from fnosweep.errors import SpecError
 from fnosweep.spec import (
+    NESTED_PRUNER,
     PRUNERS,
     SAMPLERS,
     ModelSpec,
@@ -227,8 +229,25 @@ def build_sampler(spec: SweepSpec) -> optuna.samplers.BaseSampler:
 
 
 def build_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
-    """The study's pruner (median by default; `none` → NopPruner)."""
-    return _pruner(spec.study.pruner.type, spec.study.pruner.args, ("study", "pruner"))
+    """The study's pruner (median by default; `none` → NopPruner). A curve pruner without
+    `max_resource` projects to the last epoch of `training.epochs` (to the finished trials'
+    last epoch when the epochs are searched)."""
+    args = dict(spec.study.pruner.args)
+    if spec.study.pruner.type == "curve" and "max_resource" not in args:
+        searched = any(p.key == "training.epochs" for p in spec.search)
+        args["max_resource"] = "auto" if searched else spec.training.epochs - 1
+    return _pruner(spec.study.pruner.type, args, ("study", "pruner"))
+
+
+def pruner_class(kind: str) -> type:
+    """The class behind a pruner type: Optuna's, or fnosweep's own (a dotted path)."""
+    name = PRUNERS[kind][0]
+    if "." not in name:
+        cls: type = getattr(optuna.pruners, name)
+        return cls
+    module, _, attr = name.rpartition(".")
+    own: type = getattr(importlib.import_module(module), attr)
+    return own
 
 
 def _pruner(kind: str, args: Mapping[str, Any], path: tuple[str, ...]) -> optuna.pruners.BasePruner:
@@ -236,10 +255,9 @@ def _pruner(kind: str, args: Mapping[str, Any], path: tuple[str, ...]) -> optuna
         raise SpecError(f"{' -> '.join(path)} -> type: must be one of {', '.join(PRUNERS)}, "
                         f"but got {kind!r}")
     kwargs = dict(args)
-    inner = kwargs.get("wrapped_pruner")
-    if kind == "patient" and isinstance(inner, Mapping):  # a pruner mapping, built first
+    nested = NESTED_PRUNER.get(kind)
+    inner = kwargs.get(nested) if nested else None
+    if nested and isinstance(inner, Mapping):  # a pruner mapping, built first
         inner_args = {k: v for k, v in inner.items() if k != "type"}
-        kwargs["wrapped_pruner"] = _pruner(inner.get("type", "median"), inner_args,
-                                           (*path, "wrapped_pruner"))
-    cls = getattr(optuna.pruners, PRUNERS[kind][0])
-    return _construct(cls, kwargs, path)
+        kwargs[nested] = _pruner(inner.get("type", "median"), inner_args, (*path, nested))
+    return _construct(pruner_class(kind), kwargs, path)

@@ -14,7 +14,7 @@ from fnosweep.conclude._attribution import Attribution, Case, attribute
 from fnosweep.conclude._changes import interactions, with_changes
 from fnosweep.conclude._grid import StabilityGrid, axes, grid_of
 from fnosweep.conclude._importance import Importance, importance
-from fnosweep.conclude._outcome import BAD, outcome, prune_label
+from fnosweep.conclude._outcome import BAD, CURVE_LABEL, outcome, prune_label
 from fnosweep.conclude._regions import Binning, KnobRegion, Row, binning, knob_region
 from fnosweep.conclude._summary import TrialSummary
 from fnosweep.diagnose.core import diagnose
@@ -72,6 +72,9 @@ class SweepConclusion:
     """The stability map's cells (the cause's pair, else lr × clip threshold)."""
     interrupted: int = 0
     """Trials stopped by fnosweep and re-queued: not counted in states or verdicts."""
+    curve_prunes: tuple[tuple[int, str], ...] = ()
+    """(trial number, stored reason) of each trial the curve pruner stopped: the reason carries
+    the epoch, the projected end value and the best it was compared with."""
     best_diagnosis: Diagnosis | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -87,6 +90,7 @@ class SweepConclusion:
             "epochs_run": self.epochs_run, "epochs_budget": self.epochs_budget,
             "epochs_saved": self.epochs_saved, "changes": list(self.changes),
             "interactions": list(self.interactions),
+            "curve_prunes": [{"number": n, "reason": r} for n, r in self.curve_prunes],
         }
 
 
@@ -163,7 +167,9 @@ def conclude(trials: Sequence[SweepTrial], *, metric: str, direction: str = "min
         regions=regions, best=top[0] if top else None, top=top, pruned=dict(pruned), epochs_run=run,
         epochs_budget=epochs_budget, epochs_saved=saved, changes=(), best_diagnosis=best_diag,
         attribution=ev.attribution, importance=ev.importance, bins=ev.bins, grid=grid,
-        interrupted=len(trials) - len(counted))
+        interrupted=len(trials) - len(counted),
+        curve_prunes=tuple((t.number, t.prune_reason or "") for t in done
+                           if t.state == "PRUNED" and prune_label(t.prune_reason) == CURVE_LABEL))  # fmt: skip
     return with_changes(replace(conclusion, interactions=interactions(done, verdict, regions)))
 
 

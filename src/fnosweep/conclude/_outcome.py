@@ -20,7 +20,14 @@ def outcome(state: str, verdict: Any) -> str:
     return {"FAIL": "failed", "RUNNING": "running", "WAITING": "running"}.get(state, "unknown")
 
 
+CURVE_LABEL = "curve pruner"
+"""How a curve-pruned trial's stored reason starts (`fnosweep.pruners.explain`)."""
+
+
 def prune_label(reason: Any) -> str:
-    """A prune reason's kind: the verdict code it starts with, else ``pruner`` (Optuna's)."""
+    """A prune reason's kind: the verdict code it starts with, ``curve pruner``, else
+    ``pruner`` (Optuna's)."""
     text = reason.strip() if isinstance(reason, str) else ""
+    if text.startswith(CURVE_LABEL):
+        return CURVE_LABEL
     return next((v for v in VERDICTS if text.startswith(v)), "pruner")

@@ -57,6 +57,10 @@ def _best(t: TrialSummary) -> str:
             f"{t.verdict}; {params_text(t.params)}.")
 
 
+def _curve_reason(reason: str) -> str:
+    return reason.split(":", 1)[-1].strip().rstrip(".") or "no reason stored"
+
+
 def _pruning(c: SweepConclusion) -> str:
     n = sum(c.pruned.values())
     if not n:
@@ -64,6 +68,8 @@ def _pruning(c: SweepConclusion) -> str:
     else:
         reasons = ", ".join(f"{r} {k}" for r, k in sorted(c.pruned.items(), key=lambda kv: -kv[1]))
         text = f"{n} trials pruned: {reasons}."
+        for number, reason in c.curve_prunes:  # each with its numbers: epoch, projection, best
+            text += f" The curve pruner stopped trial {number}: {_curve_reason(reason)}."
     text += f" Epochs run: {c.epochs_run:,}"
     if c.epochs_budget:
         finished = sum(c.states.get(s, 0) for s in ("COMPLETE", "PRUNED", "FAIL"))

@@ -15,7 +15,7 @@ from fnosweep.spec._yaml import KeyPath
 from fnosweep.spec.checks import NAME, Check, Invalid, choice, integer, optional, plain, string
 from fnosweep.spec.context import ParseContext
 from fnosweep.spec.schema import DataSpec, PrunerSpec, SamplerSpec, StudySpec
-from fnosweep.spec.vocabulary import DIRECTIONS, PRUNERS, SAMPLERS
+from fnosweep.spec.vocabulary import DIRECTIONS, NESTED_PRUNER, PRUNERS, SAMPLERS
 from fnosweep.urls import redact, shape_problem
 
 
@@ -107,8 +107,10 @@ def _parse_pruner(ctx: ParseContext, raw: Any, path: KeyPath) -> PrunerSpec:
     for key in required:
         if key not in raw:
             raise ctx.fail((*path, key), f"is required by pruner {kind}")
-    args = _parse_args(ctx, raw, path, allowed, f"optuna.pruners.{cls}", ("type",))
-    if kind == "patient" and args.get("wrapped_pruner") is not None:
-        inner = _parse_pruner(ctx, raw["wrapped_pruner"], (*path, "wrapped_pruner"))
-        args["wrapped_pruner"] = {"type": inner.type, **inner.args}
+    what = cls if "." in cls else f"optuna.pruners.{cls}"
+    args = _parse_args(ctx, raw, path, allowed, what, ("type",))
+    nested = NESTED_PRUNER.get(kind)
+    if nested is not None and args.get(nested) is not None:
+        inner = _parse_pruner(ctx, raw[nested], (*path, nested))
+        args[nested] = {"type": inner.type, **inner.args}
     return PrunerSpec(type=kind, args=args)

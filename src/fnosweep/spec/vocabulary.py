@@ -47,10 +47,17 @@ PRUNERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "threshold": ("ThresholdPruner", ("lower", "upper", "n_warmup_steps", "interval_steps"), ()),
     "patient": ("PatientPruner", ("wrapped_pruner", "patience", "min_delta"), ("patience",)),
     "wilcoxon": ("WilcoxonPruner", ("p_threshold", "n_startup_steps"), ()),
+    "curve": ("fnosweep.pruners.CurvePruner", ("n_startup_trials", "n_warmup_steps",
+                                               "max_resource", "confidence", "margin", "rank",
+                                               "or_pruner"), ()),
     "none": ("NopPruner", (), ()),
 }
-"""Pruner type → (class in `optuna.pruners`, keyword arguments, required ones).
-`patient`'s `wrapped_pruner` is itself a pruner mapping (`{type: median, ...}`) or null."""
+"""Pruner type → (class in `optuna.pruners`, or a dotted path for fnosweep's own, keyword
+arguments, required ones). `patient`'s `wrapped_pruner` and `curve`'s `or_pruner` are
+themselves pruner mappings (`{type: median, ...}`) or null (`NESTED_PRUNER`)."""
+
+NESTED_PRUNER = {"patient": "wrapped_pruner", "curve": "or_pruner"}
+"""The argument of a pruner type that is itself a pruner mapping."""
 
 SECTIONS = ("study", "data", "model", "training", "search", "stability", "execution")
 """Top-level keys of a spec, in the order messages list them."""

@@ -15,9 +15,9 @@ a NaN), and a trial that ends on one is FAILed ("without a finite objective").
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from fnosweep.history import History, metric_value
 from fnosweep.spec.thresholds import Thresholds
@@ -55,10 +55,12 @@ def reportable(value: float | None, policy: Policy) -> float | None:
     return value if math.isfinite(value) or "diverged" not in policy.prune_on else None
 
 
-def decide(history: History, policy: Policy, *, budget: int, optuna_prunes: bool, stop_requested: bool) -> Decision:
+def decide(history: History, policy: Policy, *, budget: int, optuna_prunes: bool, stop_requested: bool,
+           pruner_note: Mapping[str, Any] | None = None) -> Decision:  # fmt: skip
     """The decision after the last epoch of `history` (a running trial's epochs so far);
     `budget` is the trial's epoch count: a stop request after its last epoch keeps the
-    finished trial (it completes) instead of re-queuing it."""
+    finished trial (it completes) instead of re-queuing it. `pruner_note` is what the curve
+    pruner stored of its decision (`fnosweep.pruners.ATTR`): its numbers become the reason."""
     from fnosweep.diagnose import prune_decision  # the stability rules: numpy, loaded by the driver only
 
     record = history.epochs[-1]
@@ -76,6 +78,10 @@ def decide(history: History, policy: Policy, *, budget: int, optuna_prunes: bool
     if finding is not None:
         return Decision("prune", f"{finding.code}: {finding.evidence}")
     if optuna_prunes:
+        if pruner_note and pruner_note.get("step") == record.epoch:
+            from fnosweep.pruners import explain
+
+            return Decision("prune", explain(pruner_note, metric=policy.metric, unit="epoch"), rule_error)
         shown = "n/a" if value is None else f"{value:.4g}"
         reason = f"{policy.pruner} pruner: {policy.metric} = {shown} at epoch {record.epoch}"
         return Decision("prune", reason, rule_error)

@@ -19,6 +19,7 @@ from optuna.trial import TrialState
 from fnosweep.errors import StoreError
 from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, RunInfo, metric_value
+from fnosweep.pruners import ATTR as PRUNER_NOTE
 from fnosweep.space import sample_params, trial_config
 from fnosweep.spec import SweepSpec
 from fnosweep.store import DATABASE_ERRORS, DamagedStore, damaged
@@ -222,9 +223,10 @@ class Driver:
             with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
                 warnings.simplefilter("ignore")
                 run.trial.report(value, record.epoch)
-        decision = decide(run.history(), self._policy, budget=run.config.training.epochs,
-                          optuna_prunes=value is not None and run.trial.should_prune(),
-                          stop_requested=self.stop_requested.is_set())  # fmt: skip
+        optuna_prunes = value is not None and run.trial.should_prune()
+        decision = decide(run.history(), self._policy, budget=run.config.training.epochs, optuna_prunes=optuna_prunes,
+                          stop_requested=self.stop_requested.is_set(),
+                          pruner_note=run.trial.user_attrs.get(PRUNER_NOTE) if optuna_prunes else None)  # fmt: skip
         if decision.rule_error is not None:
             self._diagnosis_failed(run, "the pruning rules", decision.rule_error)
         if decision.action == "prune":

@@ -62,3 +62,17 @@ def synthetic_trial(config: TrialConfig) -> Iterator[RunInfo | EpochRecord]:
             nonfinite_steps=0 if math.isfinite(loss) else 10,
             epoch_time_s=EPOCH_S,
         )
+
+
+def crossing_curves(epochs: int = 24, seed: int = 0) -> dict[int, list[float]]:
+    """Learning curves (trial number → value per epoch) where curves cross: each later
+    "good" trial starts slower and ends better (as a lower learning rate does), with trials
+    that level off far above the best in between. Multiplicative noise of 2 %, seeded."""
+    import random
+
+    rng = random.Random(seed)
+    # (level it settles at, time constant in epochs): y(t) = level + exp(-t / tau)
+    shapes = [(0.12, 1.0), (0.20, 1.0), (0.10, 2.0), (0.25, 1.5), (0.08, 3.0), (0.15, 2.0),
+              (0.065, 4.5), (0.30, 1.0), (0.05, 6.0)]
+    return {n: [(level + math.exp(-t / tau)) * math.exp(rng.gauss(0, 0.02)) for t in range(epochs)]
+            for n, (level, tau) in enumerate(shapes)}
