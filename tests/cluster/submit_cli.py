@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from fnosweep.cluster.jobs import submit
+from fnosweep.cli.submit import submit
 from fnosweep.errors import FnosweepError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

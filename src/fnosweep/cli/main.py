@@ -185,8 +185,8 @@ def _on_first_interrupt(action: Any) -> None:
 
 def _mount_subcommands() -> None:
     from fnosweep.cli.data import app as data_app
+    from fnosweep.cli.submit import submit
     from fnosweep.cli.views import dashboard, report, trials
-    from fnosweep.cluster.jobs import submit
 
     app.command("submit")(submit)
     app.command("report")(report)

@@ -29,10 +29,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import typer
 
 from fnosweep.errors import ExecutionError
 
@@ -177,7 +175,7 @@ def probe(address: str, headers: Mapping[str, str], timeout: float = CONNECT_TIM
             "dashboard port (8265) published? (`docker compose ps`)"
         ) from None
     except requests.exceptions.RequestException as e:
-        raise ExecutionError(f"cannot reach {address}: {type(e).__name__}: {_first_line(e)}") from None
+        raise ExecutionError(f"cannot reach {address}: {type(e).__name__}: {first_line(e)}") from None
     _check_auth(address, r.status_code, bool(headers))
     version = _json(r).get("ray_version") if r.status_code == 200 else None
     if not isinstance(version, str):
@@ -246,7 +244,7 @@ def connect(address: str, headers: Mapping[str, str]) -> JobSubmissionClient:
         with _explicit_address():
             return JobSubmissionClient(address, headers=dict(headers))
     except (ConnectionError, RuntimeError, AuthenticationError) as e:
-        raise ExecutionError(f"Ray Jobs API at {address}: {_first_line(e)}") from None
+        raise ExecutionError(f"Ray Jobs API at {address}: {first_line(e)}") from None
 
 
 def submit_spec(client: JobSubmissionClient, spec: SweepSpec, *, address: str, authenticated: bool) -> Submitted:
@@ -265,7 +263,7 @@ def submit_spec(client: JobSubmissionClient, spec: SweepSpec, *, address: str, a
                 metadata={"fnosweep_study": spec.study.name, "fnosweep_spec": str(spec.source)},
             )
         except (ConnectionError, RuntimeError) as e:
-            raise ExecutionError(f"the cluster at {address} refused the job: {_first_line(e)}") from None
+            raise ExecutionError(f"the cluster at {address} refused the job: {first_line(e)}") from None
     return Submitted(address, job_id, authenticated)
 
 
@@ -295,63 +293,6 @@ def follow_commands(job: Submitted) -> list[str]:
     ]
 
 
-def _first_line(e: BaseException) -> str:
+def first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return lines[0] if lines else type(e).__name__
-
-
-# ----------------------------------------------------------------------------- the command
-
-
-def submit(
-    spec: Annotated[Path, typer.Argument(help="Sweep spec (YAML).", show_default=False)],
-    address: Annotated[
-        str,
-        typer.Option(
-            "--address",
-            envvar="RAY_API_SERVER_ADDRESS",
-            help="The Ray dashboard / Jobs API of the cluster, e.g. http://127.0.0.1:8265.",
-            show_default=False,
-        ),
-    ],
-    wait: Annotated[bool, typer.Option("--wait", help="Follow the job's log; exit with its status.")] = False,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a spec field: --set training.epochs=3 (repeatable).")
-    ] = None,
-) -> None:
-    """Send a sweep to a Ray cluster (Ray Jobs API): the same driver runs there, on the spec's study."""
-    from fnosweep.spec import load_spec
-
-    s = load_spec(spec, set_ or [])
-    url = normalize_address(address)
-    token = find_token()
-    headers = {"Authorization": f"Bearer {token[0]}"} if token else {}
-    info = probe(url, headers)
-    for warning in cluster_warnings(s, info.nodes):
-        typer.echo(f"warning: {warning}", err=True)
-    job = submit_spec(connect(url, headers), s, address=url, authenticated=token is not None)
-    count = len(info.nodes) if info.nodes else 0
-    nodes = f"{count} node{'s' if count > 1 else ''}" if count else "nodes unknown"
-    typer.echo(f"submitted {job.job_id}: study {s.study.name!r}, {s.study.n_trials} trials")
-    typer.echo(f"cluster:   {url} (Ray {info.ray_version}, {nodes})")
-    if not wait:
-        for line in follow_commands(job):
-            typer.echo(line)
-        return
-    client = connect(url, headers)
-    try:
-        status, message, logs = follow(client, job.job_id)
-    except KeyboardInterrupt:
-        typer.echo(f"\nstopped following; job {job.job_id} goes on running", err=True)
-        for line in follow_commands(job):
-            typer.echo(line, err=True)
-        raise typer.Exit(130) from None
-    except (ConnectionError, RuntimeError, OSError) as e:
-        raise ExecutionError(
-            f"lost the Jobs API at {url} while following {job.job_id} ({_first_line(e)}); the job may still run"
-        ) from None
-    if status != "SUCCEEDED":
-        typer.echo(f"--- last lines of the log of {job.job_id} ---", err=True)
-        typer.echo(log_tail(logs or message), err=True)
-        raise ExecutionError(f"job {job.job_id} {status}: {_first_line(Exception(message or status))}")
-    typer.echo(f"job {job.job_id} SUCCEEDED")
