@@ -75,6 +75,7 @@ class Driver:
         """Trials out of their slot, not yet told (see `_finish`)."""
         self._last_event: str | None = None
         self._next_publish = time.monotonic() + PUBLISH_EVERY_S
+        self._next_beat = 0.0
         self.notes: list[str] = []
         """What the user should know about this run (e.g. safe spec changes on resume)."""
 
@@ -109,7 +110,12 @@ class Driver:
         except _LockLost as e:
             # Another driver owns the study now: stop, and re-queue only the trials it has not
             # recovered already (it fails and re-queues the RUNNING trials it finds at its start).
-            self._interrupt_all("stopped: another driver took over the study")
+            # Trials that ended but were not told are still RUNNING: re-queued likewise, not told.
+            taken_over = "stopped: another driver took over the study"
+            for ended in self._ended:
+                requeue(self.spec, self.store, self.study, ended.run, taken_over)
+            self._ended.clear()
+            self._interrupt_all(taken_over)
             raise StoreError(
                 f"this driver lost the lock of study {self.spec.study.name!r} ({_holder(e.holder)}), "
                 "so it stopped and re-queued its running trials"
@@ -139,8 +145,9 @@ class Driver:
 
     def _loop(self) -> None:
         assert self._executor is not None
-        next_beat = next_notify = 0.0
+        next_notify = 0.0
         while True:
+            self._beat_if_due()  # a driver displaced while it stalled asks and tells nothing
             while (
                 len(self._running) < self.spec.execution.max_concurrent
                 and self._remaining() > 0
@@ -152,15 +159,22 @@ class Driver:
                 self._drop_surplus_waiting()
                 break
             for event in self._executor.wait(POLL_S):
+                self._beat_if_due()  # records buffered over a stall: the new holder may have failed their trials
                 self._handle(event)
             self._enforce_timeouts()
-            if time.monotonic() >= next_beat:
-                if not self.store.heartbeat(self.spec.study.name):
-                    raise _LockLost(self.store.driver_lock(self.spec.study.name))
-                next_beat = time.monotonic() + HEARTBEAT_S
+            self._beat_if_due()
             if time.monotonic() >= next_notify:  # a live display needs a few frames a second, not one per record
                 self._notify()
                 next_notify = time.monotonic() + NOTIFY_S
+
+    def _beat_if_due(self) -> None:
+        """Heartbeat every HEARTBEAT_S; a lock found held by another driver stops this one
+        (`_LockLost`) before it writes anything more to the study."""
+        if time.monotonic() < self._next_beat:
+            return
+        if not self.store.heartbeat(self.spec.study.name):
+            raise _LockLost(self.store.driver_lock(self.spec.study.name))
+        self._next_beat = time.monotonic() + HEARTBEAT_S
 
     def _remaining(self) -> int:
         done = [

@@ -20,6 +20,7 @@ from fnosweep.driver_start import RECOVERIES
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store
+from fnosweep.store.values import INTERRUPTED_STATE, REQUEUED
 from fnosweep.sweep_result import INTERRUPTED
 from fnosweep.view.dashboard import publish_trial, trial_numbers
 
@@ -116,7 +117,7 @@ def requeue(spec: SweepSpec, store: Store, study: optuna.Study, run: Running, re
         return
     run.trial.set_user_attr(INTERRUPTED, True)
     study.tell(run.trial, state=TrialState.FAIL)
-    store.finish_trial(spec.study.name, run.trial.number, state="FAIL", reason=f"{reason}; parameters re-queued")
+    store.finish_trial(spec.study.name, run.trial.number, state=INTERRUPTED_STATE, reason=f"{reason}{REQUEUED}")
     recoveries = run.trial.user_attrs.get(RECOVERIES)  # the lineage keeps its count
     attrs = None if recoveries is None else {RECOVERIES: recoveries}
     study.enqueue_trial(run.trial.params, user_attrs=attrs, skip_if_exists=False)

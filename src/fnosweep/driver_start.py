@@ -8,6 +8,9 @@ driver writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import optuna
 from optuna.trial import TrialState
 
@@ -16,6 +19,7 @@ from fnosweep.resume import space_diff, spec_changes
 from fnosweep.space import build_pruner, build_sampler, fingerprint, space_summary
 from fnosweep.spec import SweepSpec
 from fnosweep.store import Store, engine_kwargs, redact
+from fnosweep.store.values import INTERRUPTED_STATE, REQUEUED
 from fnosweep.sweep_result import INTERRUPTED
 
 STALE_AFTER_S = 30.0
@@ -57,11 +61,13 @@ def check_user_files(spec: SweepSpec) -> None:
 
 
 def open_study(spec: SweepSpec) -> optuna.Study:
-    """The Optuna study, created or loaded, with the spec's sampler and pruner."""
+    """The Optuna study, created or loaded, with the spec's sampler and pruner. A seeded
+    sampler of a resumed study is seeded from its seed and the study's trial count
+    (`resumed_seed`): reseeded with the seed alone it would replay its sequence."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         storage = optuna.storages.RDBStorage(spec.study.storage, engine_kwargs=engine_kwargs(spec.study.storage))
-        return optuna.create_study(
+        study = optuna.create_study(
             study_name=spec.study.name,
             storage=storage,
             direction=spec.study.direction,
@@ -69,8 +75,29 @@ def open_study(spec: SweepSpec) -> optuna.Study:
             pruner=build_pruner(spec),
             load_if_exists=True,
         )
+        sampler = spec.study.sampler
+        if sampler.seed is not None and sampler.type not in CONTINUING_SAMPLERS:
+            seed = resumed_seed(sampler.seed, len(study.get_trials(deepcopy=False)))
+            if seed != sampler.seed:
+                resumed = dataclasses.replace(spec.study, sampler=dataclasses.replace(sampler, seed=seed))
+                study.sampler = build_sampler(dataclasses.replace(spec, study=resumed))
+        return study
     except Exception as e:  # Optuna raises many kinds; none is expected here
         raise StoreError(f"cannot open study {spec.study.name!r} at {redact(spec.study.storage)}: {e}") from None
+
+
+CONTINUING_SAMPLERS = ("qmc",)
+"""Samplers that continue their sequence from the study's state (QMC counts its samples in
+the study): their seed (QMC's scrambling) must stay the spec's across resumes."""
+
+
+def resumed_seed(seed: int, trials: int) -> int:
+    """The seed of a study's sampler when the study holds `trials` trials: the spec's seed
+    for a new study, else one derived from both (reproducible: the same study state gives
+    the same seed; a different one for each resume, so no sequence is replayed)."""
+    if trials == 0:
+        return seed
+    return int(np.random.SeedSequence([seed % 2**64, trials]).generate_state(1)[0])
 
 
 def check_resume(spec: SweepSpec, store: Store, study: optuna.Study) -> list[str]:
@@ -107,13 +134,14 @@ def recover_stale(spec: SweepSpec, store: Store, study: optuna.Study) -> None:
         params = dict(t.params) or dict(t.system_attrs.get("fixed_params", {}))
         count = int(t.user_attrs.get(RECOVERIES, 0)) + 1
         stopped = "interrupted: its driver stopped before it finished"
+        state = "FAIL"
         if count > retries:
             reason = f"{stopped}, {count} times; not re-queued again (execution.retries = {retries})"
         else:
-            reason = f"{stopped}; parameters re-queued ({count} of at most {retries})"
+            reason, state = f"{stopped}{REQUEUED} ({count} of at most {retries})", INTERRUPTED_STATE
             study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
         study._storage.set_trial_user_attr(t._trial_id, "reason", reason)
-        store.finish_trial(spec.study.name, t.number, state="FAIL", reason=reason)
+        store.finish_trial(spec.study.name, t.number, state=state, reason=reason)
         study.tell(t.number, state=TrialState.FAIL)
         if count <= retries:
             study.enqueue_trial(params, user_attrs={RECOVERIES: count}, skip_if_exists=False)

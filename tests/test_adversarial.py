@@ -1,0 +1,121 @@
+"""The adversarial round of issue 17 (RELIABILITY.md, "Attacks"): each test reproduces one
+attack with real parts (SQLite or PostgreSQL, the real CLI in a subprocess, real Ray where
+the attack is Ray's) and holds the fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from fnosweep.driver import INTERRUPTED, Driver, run_sweep
+from fnosweep.driver_start import recover_stale, resumed_seed
+from fnosweep.errors import StoreError
+from fnosweep.executor import InlineExecutor
+from fnosweep.store import Store
+from fnosweep.testing import synthetic_trial
+from sweep_builders import tiny_spec
+
+
+def cli(*args: str, cwd=None, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fnosweep.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, **kwargs)  # fmt: skip
+
+
+def interrupted_once(spec) -> None:
+    """Run the sweep, stop it as a first Ctrl-C would once trials run, then resume it to its end."""
+    def stops_after_two_epochs(config):
+        for i, item in enumerate(synthetic_trial(config)):
+            yield item
+            if i == 2:
+                driver.stop_requested.set()
+
+    driver = Driver(spec, executor=InlineExecutor(stops_after_two_epochs))
+    assert driver.run().interrupted
+    run_sweep(spec, executor=InlineExecutor(synthetic_trial))
+
+
+# -- 1. interrupted attempts are not outcomes -------------------------------------------------
+
+
+def test_interrupted_attempts_are_not_failures_in_the_conclusion_the_report_or_the_store(tmp_path):
+    for n_trials in (2, 4):  # interrupted twice, resumed each time
+        spec = tiny_spec(tmp_path, study__n_trials=n_trials, training__epochs=6)
+        interrupted_once(spec)
+    study = optuna.load_study(study_name="tiny", storage=spec.study.storage)
+    stopped = [t.number for t in study.trials if t.user_attrs.get(INTERRUPTED)]
+    assert stopped and all(study.trials[n].state == TrialState.FAIL for n in stopped)
+
+    out = cli("diagnose", spec.study.storage, "--study", "tiny", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    conclusion = json.loads(out.stdout)
+    assert conclusion["states"] == {"COMPLETE": 4} and conclusion["n_trials"] == 4
+    assert "failed" not in conclusion["verdicts"] and "unknown" not in conclusion["verdicts"]
+    store = Store.open(spec.study.storage)
+    assert sorted(r.number for r in store.trials("tiny")) == [t.number for t in study.trials if t.number not in stopped]
+    assert not set(store.epochs("tiny")) & set(stopped) and not set(store.epoch_counts("tiny")) & set(stopped)
+    shown = {r.number: r.state for r in store.trials("tiny", interrupted=True)}  # asked for: shown as such
+    assert {shown[n] for n in stopped} == {"INTERRUPTED"}
+    one = cli("diagnose", spec.study.storage, "--study", "tiny", "--trial", str(stopped[0]))
+    assert one.returncode == 0 and "(INTERRUPTED)" in one.stdout, one.stderr
+
+
+# -- 2. a resumed seeded sampler does not replay its sequence ---------------------------------
+
+
+def params_after_two_resumes(tmp_path, sampler):
+    for n_trials in (1, 2, 3):  # run, then resumed twice
+        spec = tiny_spec(tmp_path, study__n_trials=n_trials, study__sampler=sampler, execution__max_concurrent=1)
+        run_sweep(spec, executor=InlineExecutor(synthetic_trial))
+    study = optuna.load_study(study_name="tiny", storage=spec.study.storage)
+    return [t.params["training.lr"] for t in study.trials]
+
+
+@pytest.mark.parametrize("sampler", [{"type": "random", "seed": 0}, {"type": "tpe", "seed": 0}])
+def test_a_resumed_seeded_sampler_continues_and_stays_reproducible(tmp_path, sampler):
+    lrs = params_after_two_resumes(tmp_path / "a", sampler)
+    assert len(set(lrs)) == 3, lrs  # no startup configuration trained twice
+    assert params_after_two_resumes(tmp_path / "b", sampler) == lrs  # the same runs give the same trials
+
+
+def test_the_resumed_seed_is_the_seed_for_a_new_study_and_new_for_each_state():
+    assert resumed_seed(0, 0) == 0 and resumed_seed(123, 0) == 123
+    seeds = [resumed_seed(0, n) for n in range(1, 50)] + [resumed_seed(1, n) for n in range(1, 50)]
+    assert len(set(seeds)) == len(seeds) and resumed_seed(0, 7) == resumed_seed(0, 7)
+    assert all(0 <= s < 2**32 for s in seeds) and resumed_seed(2**40, 3) >= 0
+
+
+# -- 9. a displaced driver checks its lock before handling what it buffered -------------------
+
+
+def test_a_displaced_driver_writes_nothing_after_the_takeover(tmp_path, monkeypatch):
+    monkeypatch.setattr("fnosweep.driver.HEARTBEAT_S", 0.2)
+    spec = tiny_spec(tmp_path, study__n_trials=4, training__epochs=50)
+    at_takeover: dict = {}
+
+    def stalls_while_another_driver_takes_over(progress):  # runs in the driver's loop: the driver stalls here
+        if at_takeover or not progress.running:
+            return
+        other = Store.open(spec.study.storage)
+        with monkeypatch.context() as m:
+            m.setattr(os, "getpid", lambda: 4242)
+            assert other.acquire_driver("tiny", stale_after_s=0) is None
+        study = optuna.load_study(study_name="tiny", storage=spec.study.storage)
+        recover_stale(spec, other, study)  # what the new driver does first: fail and re-queue what runs
+        at_takeover.update(trials=len(study.trials), epochs=other.epoch_counts("tiny"))
+        at_takeover["rows"] = {r.number: r.state for r in other.trials("tiny", interrupted=True)}
+        time.sleep(0.4)  # the stall: epochs pile up in the executor, the heartbeat comes due
+
+    with pytest.raises(StoreError, match=r"lost the lock of study 'tiny' \(now held by host .+, pid 4242, since "):
+        run_sweep(spec, executor=InlineExecutor(synthetic_trial), listener=stalls_while_another_driver_takes_over)
+    store = Store.open(spec.study.storage)
+    assert len(optuna.load_study(study_name="tiny", storage=spec.study.storage).trials) == at_takeover["trials"]
+    assert store.epoch_counts("tiny") == at_takeover["epochs"]  # no epoch of a trial the new driver failed
+    assert {r.number: r.state for r in store.trials("tiny", interrupted=True)} == at_takeover["rows"]
+    assert store.driver_lock("tiny").pid == 4242
