@@ -4,8 +4,12 @@ the attack is Ray's) and holds the fix."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import resource
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +20,7 @@ from optuna.trial import TrialState
 
 from fnosweep.driver import INTERRUPTED, Driver, run_sweep
 from fnosweep.driver_start import recover_stale, resumed_seed
-from fnosweep.errors import StoreError
+from fnosweep.errors import FnosweepError, StoreError
 from fnosweep.executor import InlineExecutor
 from fnosweep.store import Store
 from fnosweep.testing import synthetic_trial
@@ -119,3 +123,37 @@ def test_a_displaced_driver_writes_nothing_after_the_takeover(tmp_path, monkeypa
     assert store.epoch_counts("tiny") == at_takeover["epochs"]  # no epoch of a trial the new driver failed
     assert {r.number: r.state for r in store.trials("tiny", interrupted=True)} == at_takeover["rows"]
     assert store.driver_lock("tiny").pid == 4242
+
+
+# -- 10. a full disk at the driver's start ----------------------------------------------------
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int):
+    """Writes past `limit` bytes of any file fail (EFBIG) in this process, as on a full disk."""
+    old_limit, old_handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+
+
+def test_a_full_disk_at_the_start_is_one_line_wherever_the_write_fails(tmp_path):
+    spec = tiny_spec(tmp_path, study__n_trials=1)
+    run_sweep(spec, executor=InlineExecutor(synthetic_trial))
+    db = spec.study.storage.removeprefix("sqlite:///")
+    frame = 24 + 4096  # a WAL frame: header and one page
+    outcomes = []
+    for frames in range(8):  # the disk fills after 0, 1, 2 ... pages written: every write of the start fails once
+        with sqlite3.connect(db) as conn:  # an empty WAL: the next writes grow it from nothing
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with file_size_limit(32 + frames * frame):
+            try:
+                run_sweep(spec, executor=InlineExecutor(synthetic_trial))
+                outcomes.append("ran")
+            except FnosweepError as e:
+                assert len(str(e).splitlines()) == 1 and "disk I/O error" in str(e), str(e)
+                outcomes.append("one line")
+    assert outcomes[0] == "one line" and "ran" in outcomes, outcomes

@@ -33,6 +33,7 @@ from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.space import suggest, trial_config
 from fnosweep.spec import SweepSpec
+from fnosweep.store import database_error, redact
 from fnosweep.store.values import DriverLock
 from fnosweep.sweep_result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
 from fnosweep.view.dashboard import publish_study
@@ -87,6 +88,11 @@ class Driver:
         try:
             self.study = open_study(self.spec)
             self.notes.extend(check_resume(self.spec, self.store, self.study))
+        except (StorageInternalError, SQLAlchemyError) as e:  # e.g. a full disk under Optuna's writes
+            with contextlib.suppress(StoreError):
+                self.store.release_driver(self.spec.study.name)
+            name, where = self.spec.study.name, redact(self.spec.study.storage)
+            raise StoreError(f"cannot open study {name!r} at {where}: {database_error(e)}") from None
         except BaseException:
             with contextlib.suppress(StoreError):
                 self.store.release_driver(self.spec.study.name)
@@ -124,7 +130,7 @@ class Driver:
             # The database is gone (the store already retried): stop the workers and leave. The
             # trials still RUNNING in the study are failed and re-queued by the next driver.
             raise StoreError(
-                f"lost the study database, so the sweep stopped: {str(e).splitlines()[0]}. "
+                f"lost the study database, so the sweep stopped: {database_error(e).rstrip('. ')}. "
                 f"When it is back, run the same command: study {self.spec.study.name!r} resumes"
             ) from e
         finally:

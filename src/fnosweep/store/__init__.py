@@ -113,13 +113,16 @@ class Store:
         """Run one write transaction, retried while the database is unreachable.
 
         Every write of the driver is idempotent (upserts and updates by key), so a
-        transaction that failed on a dropped connection can simply run again.
+        transaction that failed on a dropped connection can simply run again. SQLite has
+        no connection to drop: its errors (a full disk, a bad page) do not pass by waiting.
         """
         for attempt, pause in enumerate((*RETRY_PAUSES_S, None)):
             try:
                 with self._engine.begin() as conn:
                     return write(conn)
             except (OperationalError, InterfaceError) as e:
+                if self._engine.dialect.name == "sqlite":
+                    raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
                 if pause is None:
                     raise StoreError(
                         f"storage {redact(self.url)} unreachable after {attempt + 1} tries over "
@@ -363,6 +366,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses no committed epoch
     cur.close()
+
+
+def database_error(e: BaseException) -> str:
+    """One line for a database error, whichever layer raised it: the store's own message, or
+    the database's under Optuna's wrapper (whose own text blames "invalid data" for any)."""
+    if isinstance(e, StoreError):
+        return str(e).strip().splitlines()[0]
+    cause = e.__cause__ if isinstance(e.__cause__, SQLAlchemyError) else e
+    return _first_line(cause)
 
 
 def _first_line(e: BaseException) -> str:
