@@ -12,6 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import optuna
@@ -19,12 +20,12 @@ import pytest
 from optuna.trial import TrialState
 
 from fnosweep.driver import INTERRUPTED, Driver, run_sweep
-from fnosweep.driver_start import recover_stale, resumed_seed
+from fnosweep.driver_start import open_study, recover_stale, resumed_seed
 from fnosweep.errors import FnosweepError, StoreError
 from fnosweep.executor import InlineExecutor
 from fnosweep.store import Store
 from fnosweep.testing import synthetic_trial
-from sweep_builders import tiny_spec
+from sweep_builders import tiny_doc, tiny_spec
 
 
 def cli(*args: str, cwd=None, **kwargs) -> subprocess.CompletedProcess:
@@ -157,3 +158,73 @@ def test_a_full_disk_at_the_start_is_one_line_wherever_the_write_fails(tmp_path)
                 assert len(str(e).splitlines()) == 1 and "disk I/O error" in str(e), str(e)
                 outcomes.append("one line")
     assert outcomes[0] == "one line" and "ran" in outcomes, outcomes
+
+
+# -- 14. drivers started at the same instant on a fresh database ------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_storage(request, tmp_path):
+    """A URL to a database nobody has written yet (a new one per call)."""
+    count = iter(range(1000))
+    if request.param == "sqlite":
+        return lambda: f"sqlite:///{tmp_path}/fresh{next(count)}.db"
+    server = request.getfixturevalue("postgres_server")
+    return lambda: server.new_database(f"fresh_{os.getpid()}_{time.monotonic_ns()}")
+
+
+def at_once(calls):
+    """Run the calls in threads released together; each one's result or exception."""
+    barrier = threading.Barrier(len(calls))
+    out: list = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            out[i] = call()
+        except Exception as e:
+            out[i] = e
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_stores_and_studies_opened_at_the_same_instant_on_a_fresh_database_all_open(tmp_path, fresh_storage):
+    for _ in range(3):
+        url = fresh_storage()
+        opened = at_once([lambda url=url: Store.open(url)] * 4)
+        assert all(isinstance(s, Store) for s in opened), opened
+        specs = [tiny_spec(tmp_path, f"s{i}", study__storage=url) for i in range(4)]  # four studies, one database
+        studies = at_once([lambda spec=spec: open_study(spec) for spec in specs])
+        assert all(isinstance(s, optuna.Study) for s in studies), studies
+
+
+DRIVER_AT = """
+import json, sys, time
+from fnosweep.driver import Driver
+from fnosweep.errors import FnosweepError
+from fnosweep.spec import parse_spec
+spec = parse_spec(json.loads(sys.argv[1]), source="s.yaml")
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+try:
+    Driver(spec)._open()
+    print("took the study", flush=True)
+    time.sleep(5)  # holds the lock while the other one tries
+except FnosweepError as e:
+    print(e, flush=True)
+"""
+
+
+def test_the_second_of_two_drivers_started_at_once_on_a_fresh_database_is_told_who_has_it(tmp_path, fresh_storage):
+    doc = tiny_doc(tmp_path, study__storage=fresh_storage())
+    start_at = str(time.time() + 4)  # both interpreters are up by then
+    procs = [subprocess.Popen([sys.executable, "-c", DRIVER_AT, json.dumps(doc), start_at], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 and not err.strip() for p, (_, err) in zip(procs, outs, strict=True)), outs
+    lines = sorted(out.strip() for out, _ in outs)
+    assert lines[0].startswith("study 'tiny' is being run by another driver (host ") and lines[1] == "took the study"

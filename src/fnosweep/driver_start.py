@@ -9,6 +9,7 @@ driver writes nothing.
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import optuna
@@ -18,7 +19,7 @@ from fnosweep.errors import DataError, SpecError, StoreError
 from fnosweep.resume import space_diff, spec_changes
 from fnosweep.space import build_pruner, build_sampler, fingerprint, space_summary
 from fnosweep.spec import SweepSpec
-from fnosweep.store import Store, engine_kwargs, redact
+from fnosweep.store import CREATE_TRIES, Store, database_error, engine_kwargs, redact
 from fnosweep.store.values import INTERRUPTED_STATE, REQUEUED
 from fnosweep.sweep_result import INTERRUPTED
 
@@ -66,7 +67,7 @@ def open_study(spec: SweepSpec) -> optuna.Study:
     (`resumed_seed`): reseeded with the seed alone it would replay its sequence."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        storage = optuna.storages.RDBStorage(spec.study.storage, engine_kwargs=engine_kwargs(spec.study.storage))
+        storage = _rdb_storage(spec.study.storage)
         study = optuna.create_study(
             study_name=spec.study.name,
             storage=storage,
@@ -83,7 +84,22 @@ def open_study(spec: SweepSpec) -> optuna.Study:
                 study.sampler = build_sampler(dataclasses.replace(spec, study=resumed))
         return study
     except Exception as e:  # Optuna raises many kinds; none is expected here
-        raise StoreError(f"cannot open study {spec.study.name!r} at {redact(spec.study.storage)}: {e}") from None
+        raise StoreError(
+            f"cannot open study {spec.study.name!r} at {redact(spec.study.storage)}: {database_error(e)}"
+        ) from None
+
+
+def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
+    """Optuna's storage, its tables created where missing. Drivers of two studies opening a
+    fresh database at once race to create them; the loser's second look finds them."""
+    for tries_left in reversed(range(CREATE_TRIES)):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs(url))
+        except Exception:  # Optuna wraps the race's "already exists" in several kinds
+            if not tries_left:
+                raise
+            time.sleep(0.1 * (CREATE_TRIES - tries_left))  # the winner commits its version stamp meanwhile
+    raise AssertionError("unreachable")
 
 
 CONTINUING_SAMPLERS = ("qmc",)

@@ -17,7 +17,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, case, create_engine, delete, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 
 from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
@@ -27,6 +34,9 @@ from fnosweep.store.values import INTERRUPTED_STATE, REQUEUED, DriverLock, Trial
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
+CREATE_TRIES = 5
+"""Looks at a fresh database's tables by drivers racing to create them (each lost race
+means another driver created a table; fnosweep has 3)."""
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
 
@@ -85,11 +95,12 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine, url)
         try:
-            with engine.begin() as conn:
-                if create:
-                    t.metadata.create_all(conn)
-                elif not inspect(conn).has_table(t.studies.name):
-                    raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
+            if create:
+                _create_tables(engine)
+            else:
+                with engine.begin() as conn:
+                    if not inspect(conn).has_table(t.studies.name):
+                        raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
         except SQLAlchemyError as e:
             engine.dispose()
             raise StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
@@ -351,6 +362,20 @@ def _of_trials(query: Select[Any], study_name: str, numbers: Sequence[int] | Non
         return query.where(e.number.in_(list(numbers)))
     stopped = select(t.trials.c.number).where(t.trials.c.study_name == study_name, _interrupted())
     return query.where(e.number.not_in(stopped))
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create fnosweep's tables where missing. Two processes opening a fresh database at
+    once both see no table and both create it: the loser's "already exists" (on PostgreSQL
+    a duplicate type name) means another made a table meanwhile: the next look skips it."""
+    for tries_left in reversed(range(CREATE_TRIES)):
+        try:
+            with engine.begin() as conn:
+                t.metadata.create_all(conn)
+            return
+        except (OperationalError, IntegrityError, ProgrammingError):
+            if not tries_left:
+                raise
 
 
 def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> Any:
