@@ -8,7 +8,9 @@ import contextlib
 import json
 import os
 import resource
+import shlex
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import time
 
 import optuna
 import pytest
+import yaml
 from optuna.trial import TrialState
 
 from fnosweep.driver import INTERRUPTED, Driver, run_sweep
@@ -28,9 +31,9 @@ from fnosweep.testing import synthetic_trial
 from sweep_builders import tiny_doc, tiny_spec
 
 
-def cli(*args: str, cwd=None, **kwargs) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fnosweep.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, **kwargs)  # fmt: skip
+                          timeout=timeout)  # fmt: skip
 
 
 def interrupted_once(spec) -> None:
@@ -228,3 +231,71 @@ def test_the_second_of_two_drivers_started_at_once_on_a_fresh_database_is_told_w
     assert all(p.returncode == 0 and not err.strip() for p, (_, err) in zip(procs, outs, strict=True)), outs
     lines = sorted(out.strip() for out, _ in outs)
     assert lines[0].startswith("study 'tiny' is being run by another driver (host ") and lines[1] == "took the study"
+
+
+# -- the real `fnosweep run`: 4. data root, 15. Ray address, 20. the "Next:" hint, 5. SIGTERM ---
+
+
+def write_spec(tmp_path, **dotted) -> str:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(tiny_doc(tmp_path, **dotted)))
+    return str(path)
+
+
+def one_line_refusal(out: subprocess.CompletedProcess) -> str:
+    assert out.returncode == 1, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    return out.stderr.strip()
+
+
+def test_an_unwritable_data_root_is_refused_before_the_study_is_written(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    spec = write_spec(tmp_path, study__n_trials=2, data__root=str(tmp_path / "a_file" / "data"))
+    line = one_line_refusal(cli("run", spec, cwd=tmp_path))
+    file, root = tmp_path / "a_file", tmp_path / "a_file" / "data"
+    assert line == f"fnosweep: {spec}: data -> root: {file} is a file, but {root} must be a directory"
+    assert not (tmp_path / "studies").exists()  # no study: no budget spent, nothing to resume
+
+
+def test_an_unreachable_ray_address_is_one_line_before_the_study_is_written(tmp_path):
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = write_spec(tmp_path, execution__backend="ray", execution__address=f"127.0.0.1:{port}")
+    started = time.monotonic()
+    line = one_line_refusal(cli("run", spec, cwd=tmp_path, timeout=120))
+    assert line == f"fnosweep: cannot reach Ray at 127.0.0.1:{port} (execution.address): Connection refused"
+    assert time.monotonic() - started < 60 and not (tmp_path / "studies").exists()
+
+
+def test_the_next_hint_after_a_run_with_another_storage_is_a_command_that_works(tmp_path):
+    spec = write_spec(tmp_path, study__n_trials=1)
+    other = f"sqlite:///{tmp_path}/elsewhere.db"
+    out = cli("run", spec, "--set", f"study.storage={other}", "--set", "study.name=moved", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    (hint,) = [line for line in out.stdout.splitlines() if line.startswith("Next: fnosweep diagnose ")]
+    command = shlex.split(hint.removeprefix("Next: fnosweep ").split("   (")[0])
+    assert command == ["diagnose", other, "--study", "moved"]
+    assert cli(*command, cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("backend", ["inline", pytest.param("ray", marks=pytest.mark.slow)])
+def test_sigterm_stops_the_run_like_ctrl_c(tmp_path, request, backend):
+    on = {"execution__backend": "inline"}
+    if backend == "ray":  # ray.init makes SIGTERM exit at once; the CLI joins the tests' Ray (no second cluster)
+        on = {"execution__backend": "ray", "execution__address": request.getfixturevalue("ray_local")
+              .get_runtime_context().gcs_address}  # fmt: skip
+    spec = write_spec(tmp_path, study__n_trials=2, training__epochs=30, **on)
+    proc = subprocess.Popen([sys.executable, "-m", "fnosweep.cli", "run", spec], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    db, deadline = tmp_path / "studies" / "tiny.db", time.monotonic() + 240
+    while not db.exists() or not Store.open(f"sqlite:///{db}").epoch_counts("tiny"):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Interrupted: run the same command to resume." in out, err
+    assert "Traceback" not in err and "*** SIG" not in err and "ray::" not in err, err
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{db}")
+    assert TrialState.RUNNING not in [t.state for t in study.trials]
+    assert any(t.user_attrs.get(INTERRUPTED) for t in study.trials)  # re-queued: the same command resumes

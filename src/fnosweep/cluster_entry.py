@@ -81,6 +81,7 @@ def run(spec_path: Path) -> int:
     from fnosweep.submit import unplaceable
 
     ray.init(address="auto", log_to_driver=False, logging_level=logging.ERROR)
+    signal.signal(signal.SIGTERM, _on_sigterm)  # ray.init replaced it with an immediate exit
     nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
     print(
         f"fnosweep: study {spec.study.name!r} at {redact(spec.study.storage)} (in {home}); "

@@ -101,7 +101,14 @@ class Driver:
     # -- the loop --------------------------------------------------------------------
 
     def run(self) -> SweepResult:
-        self._open()
+        if self._executor is None and self.spec.execution.address is not None:
+            self._executor = make_executor(self.spec.execution)  # a cluster that cannot be reached: nothing written
+        try:
+            self._open()
+        except BaseException:
+            if self._executor is not None:
+                self._executor.shutdown()
+            raise
         interrupted = False
         try:
             recover_stale(self.spec, self.store, self.study)

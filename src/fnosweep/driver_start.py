@@ -9,7 +9,9 @@ driver writes nothing.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -36,6 +38,8 @@ def take_study(spec: SweepSpec) -> Store:
     same transaction). Refuses, naming the holder, while another live driver has it."""
     if spec.data.problem == "files":
         check_user_files(spec)
+    else:
+        check_data_root(spec)
     store = Store.open(spec.study.storage)
     record = {"fingerprint": fingerprint(spec), "space": space_summary(spec), "spec": spec.to_dict()}
     holder = store.acquire_driver(spec.study.name, stale_after_s=STALE_AFTER_S, record=record)
@@ -59,6 +63,25 @@ def check_user_files(spec: SweepSpec) -> None:
     except DataError as e:
         field = getattr(e, "field", None) or "root"
         raise SpecError(f"{spec.source}: data -> {field}: {e}") from None
+
+
+def check_data_root(spec: SweepSpec) -> None:
+    """Trials generate their data (and take its lock) in `data.root`: that it can be
+    written is checked here, before anything is written or asked, so an unwritable root
+    fails the command once rather than every trial (each FAIL spending the budget). Nothing
+    is created: the nearest existing directory on the way to the root takes a probe file.
+    On a remote cluster (`execution.address`) the workers' disks are not this machine's."""
+    if spec.execution.address is not None:
+        return
+    root = Path(spec.data.root)
+    nearest = next(p for p in (root, *root.parents) if p.exists())  # a relative root ends at "."
+    if not nearest.is_dir():
+        raise SpecError(f"{spec.source}: data -> root: {nearest} is a file, but {root} must be a directory")
+    try:
+        with tempfile.TemporaryFile(dir=nearest):
+            pass
+    except OSError as e:
+        raise SpecError(f"{spec.source}: data -> root: cannot write in {nearest}: {e.strerror or e}") from None
 
 
 def open_study(spec: SweepSpec) -> optuna.Study:
