@@ -263,7 +263,7 @@ def test_an_unreachable_ray_address_is_one_line_before_the_study_is_written(tmp_
         port = s.getsockname()[1]
     spec = write_spec(tmp_path, execution__backend="ray", execution__address=f"127.0.0.1:{port}")
     started = time.monotonic()
-    line = one_line_refusal(cli("run", spec, cwd=tmp_path, timeout=120))
+    line = one_line_refusal(cli("run", spec, cwd=tmp_path, timeout=60))
     assert line == f"fnosweep: cannot reach Ray at 127.0.0.1:{port} (execution.address): Connection refused"
     assert time.monotonic() - started < 60 and not (tmp_path / "studies").exists()
 
