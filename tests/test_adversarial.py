@@ -16,13 +16,14 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import optuna
 import pytest
 import yaml
 from optuna.trial import TrialState
 
-from fnosweep.driver import INTERRUPTED, Driver, run_sweep
+from fnosweep.driver import INTERRUPTED, RECOVERIES, Driver, run_sweep
 from fnosweep.driver_start import open_study, recover_stale, resumed_seed
 from fnosweep.errors import FnosweepError, StoreError
 from fnosweep.executor import InlineExecutor
@@ -299,3 +300,32 @@ def test_sigterm_stops_the_run_like_ctrl_c(tmp_path, request, backend):
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{db}")
     assert TrialState.RUNNING not in [t.state for t in study.trials]
     assert any(t.user_attrs.get(INTERRUPTED) for t in study.trials)  # re-queued: the same command resumes
+
+
+# -- 5. a database outage does not spend a re-queue ---------------------------------------------
+
+
+def test_trials_running_when_the_database_was_lost_are_requeued_without_counting(tmp_path):
+    spec = tiny_spec(tmp_path, study__n_trials=2, training__epochs=50)
+    wal = Path(spec.study.storage.removeprefix("sqlite:///") + "-wal")
+    running: list[int] = []
+    old_limit, old_handler = resource.getrlimit(resource.RLIMIT_FSIZE), signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def database_fails(progress):  # the database's disk fills while trials run (the outage SQLite can have)
+        if progress.running and not running:
+            running.extend(number for number, _, _ in progress.running)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (wal.stat().st_size, old_limit[1]))
+
+    try:
+        with pytest.raises(StoreError, match=r"lost the study database, so the sweep stopped: .*disk I/O error"):
+            run_sweep(spec, executor=InlineExecutor(synthetic_trial), listener=database_fails)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+    result = run_sweep(spec, executor=InlineExecutor(synthetic_trial))  # the database is back
+    assert len(result.trials) == 2
+    trials = optuna.load_study(study_name="tiny", storage=spec.study.storage).trials
+    for number in running:
+        attrs = trials[number].user_attrs
+        assert attrs[INTERRUPTED] and "lost the study database" in attrs["reason"]
+    assert all(RECOVERIES not in t.user_attrs for t in trials)  # no re-queue spent: none was the trials' fault

@@ -24,6 +24,7 @@ from fnosweep.driver_start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re
     RECOVERIES,
     STALE_AFTER_S,
     check_resume,
+    leave_outage_note,
     open_study,
     recover_stale,
     take_study,
@@ -135,7 +136,10 @@ class Driver:
             ) from None
         except (StoreError, StorageInternalError, SQLAlchemyError) as e:
             # The database is gone (the store already retried): stop the workers and leave. The
-            # trials still RUNNING in the study are failed and re-queued by the next driver.
+            # trials still RUNNING in the study are failed and re-queued by the next driver,
+            # which the note tells not to count them as recovered (an outage is not their fault).
+            running = [r.trial.number for r in self._running.values()] + [e.run.trial.number for e in self._ended]
+            leave_outage_note(self.spec, running)
             raise StoreError(
                 f"lost the study database, so the sweep stopped: {database_error(e).rstrip('. ')}. "
                 f"When it is back, run the same command: study {self.spec.study.name!r} resumes"

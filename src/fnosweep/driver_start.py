@@ -8,9 +8,13 @@ driver writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import json
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -166,21 +170,52 @@ def check_resume(spec: SweepSpec, store: Store, study: optuna.Study) -> list[str
 
 def recover_stale(spec: SweepSpec, store: Store, study: optuna.Study) -> None:
     """Fail the RUNNING trials a dead driver left behind and run their params again,
-    at most `execution.retries` times per parameters: then the trial FAILs for good."""
+    at most `execution.retries` times per parameters: then the trial FAILs for good.
+    Trials a driver of this host left when it lost the database (`leave_outage_note`) are
+    re-queued without counting: an outage is not their parameters' fault."""
     retries = spec.execution.retries
+    outage = take_outage_note(spec)
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         # a trial asked from the queue but killed before suggesting holds its params here only
         params = dict(t.params) or dict(t.system_attrs.get("fixed_params", {}))
-        count = int(t.user_attrs.get(RECOVERIES, 0)) + 1
+        count = int(t.user_attrs.get(RECOVERIES, 0)) + (t.number not in outage)
         stopped = "interrupted: its driver stopped before it finished"
         state = "FAIL"
         if count > retries:
             reason = f"{stopped}, {count} times; not re-queued again (execution.retries = {retries})"
         else:
             reason, state = f"{stopped}{REQUEUED} ({count} of at most {retries})", INTERRUPTED_STATE
+            if t.number in outage:
+                reason = f"interrupted: its driver lost the study database{REQUEUED} (not counted: not its fault)"
             study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
         study._storage.set_trial_user_attr(t._trial_id, "reason", reason)
         store.finish_trial(spec.study.name, t.number, state=state, reason=reason)
         study.tell(t.number, state=TrialState.FAIL)
         if count <= retries:
-            study.enqueue_trial(params, user_attrs={RECOVERIES: count}, skip_if_exists=False)
+            study.enqueue_trial(params, user_attrs={RECOVERIES: count} if count else None, skip_if_exists=False)
+
+
+def _outage_note(spec: SweepSpec) -> Path:
+    key = hashlib.sha256(f"{spec.study.storage}\n{spec.study.name}".encode()).hexdigest()[:24]
+    return Path(tempfile.gettempdir()) / "fnosweep" / f"outage-{key}.json"
+
+
+def leave_outage_note(spec: SweepSpec, numbers: Iterable[int]) -> None:
+    """A driver that lost its database cannot re-queue its running trials: it names them in
+    a file of this host, so that the next driver here re-queues them without counting a
+    recovery. Best effort: without the note, they count as after a crash."""
+    path = _outage_note(spec)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(sorted(numbers)))
+
+
+def take_outage_note(spec: SweepSpec) -> set[int]:
+    """The trial numbers of `leave_outage_note`, removing the note (the lock holder's)."""
+    path = _outage_note(spec)
+    try:
+        numbers = json.loads(path.read_text())
+        path.unlink()
+    except (OSError, ValueError):
+        return set()
+    return {n for n in numbers if isinstance(n, int)} if isinstance(numbers, list) else set()
