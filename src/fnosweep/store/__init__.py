@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Select, case, create_engine, delete, event, func, inspect, select, update
+from sqlalchemy import Engine, case, create_engine, delete, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -30,7 +30,8 @@ from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import lock
 from fnosweep.store import tables as t
-from fnosweep.store.values import INTERRUPTED_STATE, REQUEUED, DriverLock, TrialRow, dumps, now, trial_row
+from fnosweep.store.queries import epochs_of, interrupted_attempt
+from fnosweep.store.values import INTERRUPTED_STATE, DriverLock, TrialRow, dumps, now, trial_row
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
@@ -291,10 +292,10 @@ class Store:
         """The study's trials. An attempt the driver stopped and re-queued is no outcome of
         its parameters (they run again under a new number): left out, unless `interrupted`
         asks for it, then with state INTERRUPTED."""
-        state = case((_interrupted(), INTERRUPTED_STATE), else_=t.trials.c.state).label("state")
+        state = case((interrupted_attempt(), INTERRUPTED_STATE), else_=t.trials.c.state).label("state")
         query = select(*(c for c in t.trials.c if c.name != "state"), state).where(t.trials.c.study_name == study_name)
         if not interrupted:
-            query = query.where(~_interrupted())
+            query = query.where(~interrupted_attempt())
         with self._tx() as conn:
             rows = conn.execute(query.order_by(t.trials.c.number)).all()
         return [trial_row(r) for r in rows]
@@ -302,7 +303,7 @@ class Store:
     def epochs(self, study_name: str, numbers: Sequence[int] | None = None) -> dict[int, list[EpochRecord]]:
         """Epoch records per trial number, in epoch order: of `numbers`, or of every trial
         `trials` lists (interrupted attempts left out)."""
-        query = _of_trials(select(t.epochs.c.number, t.epochs.c.record), study_name, numbers)
+        query = epochs_of(select(t.epochs.c.number, t.epochs.c.record), study_name, numbers)
         out: dict[int, list[EpochRecord]] = {}
         with self._tx() as conn:
             for number, record in conn.execute(query.order_by(t.epochs.c.number, t.epochs.c.epoch)):
@@ -318,7 +319,7 @@ class Store:
         third of the time of one per epoch, and one query is one snapshot of a study the
         driver may be writing. Lines within a trial come in no guaranteed order."""
         e = t.epochs.c
-        query = _of_trials(
+        query = epochs_of(
             select(e.number, func.count(), func.aggregate_strings(e.record, "\n")), study_name, numbers
         ).group_by(e.number).order_by(e.number)
         with self._tx() as conn:
@@ -329,7 +330,7 @@ class Store:
         epochs are absent)."""
         e = t.epochs.c
         with self._tx() as conn:
-            rows = conn.execute(_of_trials(select(e.number, func.count()), study_name, None).group_by(e.number))
+            rows = conn.execute(epochs_of(select(e.number, func.count()), study_name, None).group_by(e.number))
             return {n: c for n, c in rows}
 
     def bulk_insert(self, trial_rows: Sequence[Mapping[str, Any]], epoch_rows: Sequence[Mapping[str, Any]]) -> None:
@@ -346,22 +347,6 @@ class Store:
             return conn.execute(
                 select(func.count()).select_from(t.epochs).where(t.epochs.c.study_name == study_name)
             ).scalar_one()
-
-
-def _interrupted() -> ColumnElement[bool]:
-    """A trial row that is an interrupted attempt (see `INTERRUPTED_STATE`)."""
-    c = t.trials.c
-    return (c.state == INTERRUPTED_STATE) | ((c.state == "FAIL") & c.reason.contains(REQUEUED, autoescape=True))
-
-
-def _of_trials(query: Select[Any], study_name: str, numbers: Sequence[int] | None) -> Select[Any]:
-    """Epochs of a study: of `numbers`, or of the trials that are not interrupted attempts."""
-    e = t.epochs.c
-    query = query.where(e.study_name == study_name)
-    if numbers is not None:
-        return query.where(e.number.in_(list(numbers)))
-    stopped = select(t.trials.c.number).where(t.trials.c.study_name == study_name, _interrupted())
-    return query.where(e.number.not_in(stopped))
 
 
 def _create_tables(engine: Engine) -> None:
