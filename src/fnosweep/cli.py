@@ -85,7 +85,8 @@ def run(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006
             )
 
         _on_first_interrupt(stop_gracefully)
-        signal.signal(signal.SIGTERM, _terminated)  # a scheduler's or `docker stop`'s stop: as a second Ctrl-C
+        # a scheduler's or `docker stop`'s stop, SIGKILL seconds later: as a second Ctrl-C, at a safe point
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: driver.cancel_requested.set())
         result = driver.run()
     console.line()  # the live panel's last frame stays; start below it
     console.print(best_table(result))
@@ -185,11 +186,6 @@ def _study_argument(path: Path, spec: Any) -> str:
 
 def _metric_of(ref: Any) -> str | None:
     return (ref.spec or {}).get("study", {}).get("metric")
-
-
-def _terminated(_sig: int, _frame: Any) -> None:
-    # SIGTERM is followed by SIGKILL within seconds: stop at once, re-queuing running trials
-    raise KeyboardInterrupt
 
 
 def _on_first_interrupt(action: Any) -> None:

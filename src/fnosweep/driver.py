@@ -72,6 +72,9 @@ class Driver:
         self._listener = listener or (lambda _p: None)
         self.stop_requested = threading.Event()
         """Set it (first Ctrl-C) to ask no new trial and stop running ones after their next epoch."""
+        self.cancel_requested = threading.Event()
+        """Set it (SIGTERM) to stop at once as a second Ctrl-C does, at the loop's next safe point
+        (not inside a database call, as an asynchronous KeyboardInterrupt may be)."""
         self._running: dict[int, Running] = {}
         self._ended: list[Ended] = []
         """Trials out of their slot, not yet told (see `_finish`)."""
@@ -164,6 +167,7 @@ class Driver:
         assert self._executor is not None
         next_notify = 0.0
         while True:
+            self._cancel_if_requested()
             self._beat_if_due()  # a driver displaced while it stalled asks and tells nothing
             while (
                 len(self._running) < self.spec.execution.max_concurrent
@@ -176,6 +180,7 @@ class Driver:
                 self._drop_surplus_waiting()
                 break
             for event in self._executor.wait(POLL_S):
+                self._cancel_if_requested()
                 self._beat_if_due()  # records buffered over a stall: the new holder may have failed their trials
                 self._handle(event)
             self._enforce_timeouts()
@@ -183,6 +188,10 @@ class Driver:
             if time.monotonic() >= next_notify:  # a live display needs a few frames a second, not one per record
                 self._notify()
                 next_notify = time.monotonic() + NOTIFY_S
+
+    def _cancel_if_requested(self) -> None:
+        if self.cancel_requested.is_set():
+            raise KeyboardInterrupt  # handled as a second Ctrl-C: running trials re-queued
 
     def _beat_if_due(self) -> None:
         """Heartbeat every HEARTBEAT_S; a lock found held by another driver stops this one

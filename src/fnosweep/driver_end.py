@@ -16,7 +16,7 @@ import optuna
 from optuna.trial import TrialState
 
 from fnosweep.diagnose import diagnose, render_trial
-from fnosweep.driver_start import RECOVERIES
+from fnosweep.driver_start import RECOVERIES, shielded
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store
@@ -115,9 +115,10 @@ def requeue(spec: SweepSpec, store: Store, study: optuna.Study, run: Running, re
     stale lock fails and re-queues what it finds RUNNING): it is left as that one left it."""
     if study._storage.get_trial(run.trial._trial_id).state != TrialState.RUNNING:
         return
-    run.trial.set_user_attr(INTERRUPTED, True)
-    study.tell(run.trial, state=TrialState.FAIL)
-    store.finish_trial(spec.study.name, run.trial.number, state=INTERRUPTED_STATE, reason=f"{reason}{REQUEUED}")
-    recoveries = run.trial.user_attrs.get(RECOVERIES)  # the lineage keeps its count
-    attrs = None if recoveries is None else {RECOVERIES: recoveries}
-    study.enqueue_trial(run.trial.params, user_attrs=attrs, skip_if_exists=False)
+    with shielded():
+        run.trial.set_user_attr(INTERRUPTED, True)
+        study.tell(run.trial, state=TrialState.FAIL)
+        store.finish_trial(spec.study.name, run.trial.number, state=INTERRUPTED_STATE, reason=f"{reason}{REQUEUED}")
+        recoveries = run.trial.user_attrs.get(RECOVERIES)  # the lineage keeps its count
+        attrs = None if recoveries is None else {RECOVERIES: recoveries}
+        study.enqueue_trial(run.trial.params, user_attrs=attrs, skip_if_exists=False)

@@ -12,9 +12,11 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -188,11 +190,12 @@ def recover_stale(spec: SweepSpec, store: Store, study: optuna.Study) -> None:
             if t.number in outage:
                 reason = f"interrupted: its driver lost the study database{REQUEUED} (not counted: not its fault)"
             study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
-        study._storage.set_trial_user_attr(t._trial_id, "reason", reason)
-        store.finish_trial(spec.study.name, t.number, state=state, reason=reason)
-        study.tell(t.number, state=TrialState.FAIL)
-        if count <= retries:
-            study.enqueue_trial(params, user_attrs={RECOVERIES: count} if count else None, skip_if_exists=False)
+        with shielded():  # failed, then queued again: both or (before) neither
+            study._storage.set_trial_user_attr(t._trial_id, "reason", reason)
+            store.finish_trial(spec.study.name, t.number, state=state, reason=reason)
+            study.tell(t.number, state=TrialState.FAIL)
+            if count <= retries:
+                study.enqueue_trial(params, user_attrs={RECOVERIES: count} if count else None, skip_if_exists=False)
 
 
 def _outage_note(spec: SweepSpec) -> Path:
@@ -219,3 +222,22 @@ def take_outage_note(spec: SweepSpec) -> set[int]:
     except (OSError, ValueError):
         return set()
     return {n for n in numbers if isinstance(n, int)} if isinstance(numbers, list) else set()
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block is done, then deliver them: a trial failed
+    but not yet queued again would lose its re-run (a second Ctrl-C lands anywhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda sig, _frame: held.append(sig)) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+        for sig in held:
+            signal.raise_signal(sig)
