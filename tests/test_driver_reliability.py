@@ -77,7 +77,7 @@ def test_a_driver_that_lost_its_lock_stops_and_requeues_its_trials(tmp_path, mon
     assert other.driver_lock(name).pid == 4242  # the other driver's lock is left alone
     study = load(spec)
     assert TrialState.RUNNING not in [t.state for t in study.trials]
-    rows = {r.number: r for r in other.trials(name)}
+    rows = {r.number: r for r in other.trials(name, interrupted=True)}
     for number in taken[0]:
         assert study.trials[number].state == TrialState.FAIL and study.trials[number].user_attrs[INTERRUPTED]
         assert rows[number].reason == "stopped: another driver took over the study; parameters re-queued"

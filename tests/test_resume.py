@@ -29,12 +29,22 @@ def changed(**dotted):
         (changed(training__epochs=2), ["training.epochs: 10 -> 2"], []),
         (changed(training__clip_threshold=1.0), ["training.clip_threshold: null -> 1.0"], []),
         (changed(data__resolution=64), ["data.resolution: 32 -> 64"], []),
+        (changed(data__root="/elsewhere"), [], ["data.root: null -> /elsewhere"]),  # generated data: same anywhere
         (changed(study__metric="eval.32_h1"), ["study.metric: eval.32_l2 -> eval.32_h1"], []),
         (changed(search__x=2), [], []),  # judged by the fingerprint instead
     ],
 )
 def test_spec_changes_split_defining_from_safe(new, defining, safe):
     assert spec_changes(BASE, new) == (defining, safe)
+
+
+def test_a_new_root_of_the_users_own_files_defines_the_trials():
+    files = {**BASE, "data": {"problem": "files", "root": "/a"}}
+    moved = {**files, "data": {"problem": "files", "root": "/b"}}
+    assert spec_changes(files, moved) == (["data.root: /a -> /b"], [])
+    generated = {**BASE, "data": {"problem": "darcy", "root": "/a"}}
+    moved = {**generated, "data": {"problem": "darcy", "root": "/b"}}
+    assert spec_changes(generated, moved) == ([], ["data.root: /a -> /b"])
 
 
 def test_space_diff_names_each_change():

@@ -98,3 +98,29 @@ def test_bad_urls_are_one_line_errors(tmp_path):
 
 def test_redact_hides_passwords():
     assert "secret" not in redact("postgresql+psycopg://u:secret@h/db")
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "read_as"),
+    [
+        ("INTERRUPTED", "interrupted by the user after epoch 2; parameters re-queued", "INTERRUPTED"),
+        ("FAIL", "interrupted by the user after epoch 2; parameters re-queued", "INTERRUPTED"),  # before the state
+        ("FAIL", "interrupted: its driver stopped before it finished; parameters re-queued (1 of at most 2)",
+         "INTERRUPTED"),  # fmt: skip
+        ("FAIL", "interrupted: its driver stopped before it finished, 3 times; not re-queued again", "FAIL"),
+        ("FAIL", "ValueError: boom", "FAIL"),
+        ("COMPLETE", None, "COMPLETE"),
+    ],
+)
+def test_interrupted_attempts_are_left_out_of_reads_unless_asked_for(store, state, reason, read_as):
+    for number in (0, 1):
+        store.start_trial("s", number, params={})
+        store.put_epoch("s", number, EpochRecord(epoch=0, train_loss=1.0))
+    store.finish_trial("s", 0, state=state, reason=reason)
+    store.finish_trial("s", 1, state="COMPLETE")
+    shown = read_as != "INTERRUPTED"
+    assert [r.number for r in store.trials("s")] == ([0, 1] if shown else [1])
+    assert {r.number: r.state for r in store.trials("s", interrupted=True)} == {0: read_as, 1: "COMPLETE"}
+    assert (0 in store.epochs("s"), 0 in store.epoch_counts("s")) == (shown, shown)
+    assert [n for n, _, _ in store.epoch_lines("s")] == ([0, 1] if shown else [1])
+    assert 0 in store.epochs("s", [0])  # asked for by number: there

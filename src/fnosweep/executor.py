@@ -15,11 +15,14 @@ import logging
 import os
 import queue
 import re
+import signal
+import socket
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from fnosweep.errors import ExecutionError
 from fnosweep.spec import ExecutionSpec, TrialConfig
@@ -192,18 +195,54 @@ def _stream_trial(config: TrialConfig, trial_fn: TrialFn | None) -> Iterator[Any
     yield from (trial_fn or default_trial_fn())(config)
 
 
+CONNECT_TIMEOUT_S = 10.0
+"""How long a Ray address may take to accept a connection: `ray.init` itself retries an
+unreachable one for minutes, showing only its own warnings."""
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse a Ray address (`host:port` or `ray://host:port`) where nothing accepts a TCP
+    connection within `timeout`; others ("auto", "local", no port) are left to Ray."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number: Ray's own refusal says it
+        return
+    if not host or port is None:
+        return
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except TimeoutError:
+        raise ExecutionError(
+            f"cannot reach Ray at {address} (execution.address): no answer within {timeout:g} s"
+        ) from None
+    except OSError as e:
+        raise ExecutionError(
+            f"cannot reach Ray at {address} (execution.address): {e.strerror or type(e).__name__}"
+        ) from None
+
+
 def _init_ray(ray: Any, address: str | None) -> None:
     kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
+    if address is not None:
+        check_reachable(address)
     if address is None:
         # A private local Ray for this command: sized to the machine, no dashboard.
         kwargs.update(address="local", include_dashboard=False, num_cpus=os.cpu_count())
     else:
         kwargs["address"] = address
+    # ray.init makes SIGTERM exit the process at once (running trials left RUNNING, Ray's
+    # stack dumped); the command's own handler stops the sweep like a Ctrl-C: keep it.
+    main = threading.current_thread() is threading.main_thread()
+    on_sigterm = signal.getsignal(signal.SIGTERM) if main else None
     try:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = "a local Ray" if address is None else f"Ray at {address}"
         raise ExecutionError(f"cannot start {where}: {_one_line(e)}") from None
+    finally:
+        if on_sigterm is not None:
+            signal.signal(signal.SIGTERM, on_sigterm)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")

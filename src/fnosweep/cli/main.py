@@ -86,10 +86,12 @@ def run(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006
             )
 
         _on_first_interrupt(stop_gracefully)
+        # a scheduler's or `docker stop`'s stop, SIGKILL seconds later: as a second Ctrl-C, at a safe point
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: driver.cancel_requested.set())
         result = driver.run()
     console.line()  # the live panel's last frame stays; start below it
     console.print(best_table(result))
-    for line in [*result.notes, *summary_lines(result, str(spec))]:
+    for line in [*result.notes, *summary_lines(result, _study_argument(spec, s))]:
         typer.echo(line)
     if result.interrupted:
         typer.echo("Interrupted: run the same command to resume.")
@@ -167,6 +169,24 @@ def diagnose(
         typer.echo(f"wrote {suggest}: {', '.join(narrowed) or 'no knob'} narrowed, the rest as searched", err=True)
         if note:
             typer.echo(note, err=True)
+
+
+def _study_argument(path: Path, spec: Any) -> str:
+    """What names the study that ran to `diagnose` and `report`: the spec file, unless
+    `--set` moved its storage or renamed it; then the storage URL and `--study`."""
+    import shlex
+
+    from fnosweep.spec import load_spec
+    from fnosweep.store import redact
+
+    try:
+        plain = load_spec(path)
+        same = (plain.study.storage, plain.study.name) == (spec.study.storage, spec.study.name)
+    except FnosweepError:  # the file alone is not a valid spec: the overrides made it one
+        same = False
+    if same:
+        return shlex.quote(str(path))
+    return f"{shlex.quote(redact(spec.study.storage))} --study {shlex.quote(spec.study.name)}"
 
 
 def _metric_of(ref: Any) -> str | None:

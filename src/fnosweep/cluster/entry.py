@@ -80,6 +80,7 @@ def run(spec_path: Path) -> int:
     from fnosweep.view.dashboard import DashboardPublisher
 
     cluster = join_cluster()
+    signal.signal(signal.SIGTERM, _on_sigterm)  # ray.init replaced it with an immediate exit
     print(
         f"fnosweep: study {spec.study.name!r} at {redact(spec.study.storage)} (in {home}); "
         f"{len(cluster.nodes)} node(s), {cluster.cpus:g} CPUs, {cluster.gpus:g} GPUs; data in {spec.data.root}",

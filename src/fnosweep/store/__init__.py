@@ -15,27 +15,41 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select, update
+from sqlalchemy import Engine, case, create_engine, delete, event, func, inspect, select, update
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 
 from fnosweep.errors import StoreError
 from fnosweep.history import EpochRecord, RunInfo
 from fnosweep.store import lock
 from fnosweep.store import tables as t
+from fnosweep.store.queries import epochs_of, interrupted_attempt
 from fnosweep.store.sqlite import corruption, sqlite_read_only, sqlite_read_only_url
 from fnosweep.store.urls import url_problem
-from fnosweep.store.values import DriverLock, TrialRow, dumps, now, trial_row
+from fnosweep.store.values import INTERRUPTED_STATE, DriverLock, TrialRow, dumps, now, trial_row
 from fnosweep.urls import redact
 
-__all__ = ["DATABASE_ERRORS", "DamagedStore", "DriverLock", "Store", "TrialRow", "damaged", "engine_kwargs", "redact"]
+__all__ = ["DATABASE_ERRORS", "SQL_ERRORS", "DamagedStore", "DriverLock", "Store", "TrialRow", "damaged",
+           "engine_kwargs", "redact"]
 
-DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, SQLAlchemyError)
-"""What a lost or broken database raises, in the store or in Optuna's own storage calls
-(which let SQLAlchemy's errors through): callers catch these without importing SQLAlchemy."""
+SQL_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError,)
+"""What a database raises under Optuna's storage calls (which let SQLAlchemy's errors through)."""
+DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, *SQL_ERRORS)
+"""What a lost or broken database raises, in the store or in Optuna's own storage calls:
+callers catch these without importing SQLAlchemy."""
 
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Pauses between tries of a write while the database is unreachable (about 15 s in all)."""
+CREATE_TRIES = 5
+"""Looks at a fresh database's tables by drivers racing to create them (each lost race
+means another driver created a table; fnosweep has 3)."""
 SQLITE_BUSY_TIMEOUT_S = 30
 """How long a SQLite writer waits for a reader's lock (a dashboard reading the file)."""
 
@@ -109,11 +123,12 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
         store = cls(engine, url)
         try:
-            with engine.begin() as conn:
-                if create:
-                    t.metadata.create_all(conn)
-                elif not inspect(conn).has_table(t.studies.name):
-                    raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
+            if create:
+                _create_tables(engine)
+            else:
+                with engine.begin() as conn:
+                    if not inspect(conn).has_table(t.studies.name):
+                        raise StoreError(f"storage {redact(url)} holds no fnosweep study (no table {t.studies.name})")
         except SQLAlchemyError as e:
             engine.dispose()
             raise damaged(url, e) or StoreError(f"cannot open storage {redact(url)}: {_first_line(e)}") from None
@@ -137,13 +152,16 @@ class Store:
         """Run one write transaction, retried while the database is unreachable.
 
         Every write of the driver is idempotent (upserts and updates by key), so a
-        transaction that failed on a dropped connection can simply run again.
+        transaction that failed on a dropped connection can simply run again. SQLite has
+        no connection to drop: its errors (a full disk, a bad page) do not pass by waiting.
         """
         for attempt, pause in enumerate((*RETRY_PAUSES_S, None)):
             try:
                 with self._engine.begin() as conn:
                     return write(conn)
             except (OperationalError, InterfaceError) as e:
+                if self._engine.dialect.name == "sqlite":
+                    raise StoreError(f"storage {redact(self.url)}: {_first_line(e)}") from e
                 if pause is None:
                     raise StoreError(
                         f"storage {redact(self.url)} unreachable after {attempt + 1} tries over "
@@ -297,18 +315,22 @@ class Store:
             )
         )
 
-    def trials(self, study_name: str) -> list[TrialRow]:
+    def trials(self, study_name: str, *, interrupted: bool = False) -> list[TrialRow]:
+        """The study's trials. An attempt the driver stopped and re-queued is no outcome of
+        its parameters (they run again under a new number): left out, unless `interrupted`
+        asks for it, then with state INTERRUPTED."""
+        state = case((interrupted_attempt(), INTERRUPTED_STATE), else_=t.trials.c.state).label("state")
+        query = select(*(c for c in t.trials.c if c.name != "state"), state).where(t.trials.c.study_name == study_name)
+        if not interrupted:
+            query = query.where(~interrupted_attempt())
         with self._tx() as conn:
-            rows = conn.execute(
-                select(t.trials).where(t.trials.c.study_name == study_name).order_by(t.trials.c.number)
-            ).all()
+            rows = conn.execute(query.order_by(t.trials.c.number)).all()
         return [trial_row(r) for r in rows]
 
     def epochs(self, study_name: str, numbers: Sequence[int] | None = None) -> dict[int, list[EpochRecord]]:
-        """Epoch records per trial number, in epoch order."""
-        query = select(t.epochs.c.number, t.epochs.c.record).where(t.epochs.c.study_name == study_name)
-        if numbers is not None:
-            query = query.where(t.epochs.c.number.in_(list(numbers)))
+        """Epoch records per trial number, in epoch order: of `numbers`, or of every trial
+        `trials` lists (interrupted attempts left out)."""
+        query = epochs_of(select(t.epochs.c.number, t.epochs.c.record), study_name, numbers)
         out: dict[int, list[EpochRecord]] = {}
         with self._tx() as conn:
             for number, record in conn.execute(query.order_by(t.epochs.c.number, t.epochs.c.epoch)):
@@ -324,22 +346,18 @@ class Store:
         third of the time of one per epoch, and one query is one snapshot of a study the
         driver may be writing. Lines within a trial come in no guaranteed order."""
         e = t.epochs.c
-        query = (
-            select(e.number, func.count(), func.aggregate_strings(e.record, "\n"))
-            .where(e.study_name == study_name)
-            .group_by(e.number)
-            .order_by(e.number)
-        )
-        if numbers is not None:
-            query = query.where(e.number.in_(list(numbers)))
+        query = epochs_of(
+            select(e.number, func.count(), func.aggregate_strings(e.record, "\n")), study_name, numbers
+        ).group_by(e.number).order_by(e.number)
         with self._tx() as conn:
             return [(n, c, text) for n, c, text in conn.execute(query)]
 
     def epoch_counts(self, study_name: str) -> dict[int, int]:
-        """Epochs recorded per trial number (trials without epochs are absent)."""
+        """Epochs recorded per trial number, for the trials `trials` lists (trials without
+        epochs are absent)."""
         e = t.epochs.c
         with self._tx() as conn:
-            rows = conn.execute(select(e.number, func.count()).where(e.study_name == study_name).group_by(e.number))
+            rows = conn.execute(epochs_of(select(e.number, func.count()), study_name, None).group_by(e.number))
             return {n: c for n, c in rows}
 
     def bulk_insert(self, trial_rows: Sequence[Mapping[str, Any]], epoch_rows: Sequence[Mapping[str, Any]]) -> None:
@@ -358,6 +376,20 @@ class Store:
             ).scalar_one()
 
 
+def _create_tables(engine: Engine) -> None:
+    """Create fnosweep's tables where missing. Two processes opening a fresh database at
+    once both see no table and both create it: the loser's "already exists" (on PostgreSQL
+    a duplicate type name) means another made a table meanwhile: the next look skips it."""
+    for tries_left in reversed(range(CREATE_TRIES)):
+        try:
+            with engine.begin() as conn:
+                t.metadata.create_all(conn)
+            return
+        except (OperationalError, IntegrityError, ProgrammingError):
+            if not tries_left:
+                raise
+
+
 def _upsert(conn: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -371,6 +403,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses no committed epoch
     cur.close()
+
+
+def database_error(e: BaseException) -> str:
+    """One line for a database error, whichever layer raised it: the store's own message, or
+    the database's under Optuna's wrapper (whose own text blames "invalid data" for any)."""
+    if isinstance(e, StoreError):
+        return str(e).strip().splitlines()[0]
+    cause = e.__cause__ if isinstance(e.__cause__, SQLAlchemyError) else e
+    return _first_line(cause)
 
 
 def _first_line(e: BaseException) -> str:

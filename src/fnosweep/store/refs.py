@@ -48,8 +48,9 @@ def history_of(ref: StudyRef, number: int) -> History:
 
 
 def trial_of(ref: StudyRef, number: int) -> tuple[TrialRow, History]:
-    """One trial's stored row (state, reason, error) and its history."""
-    rows = {r.number: r for r in ref.store.trials(ref.name)}
+    """One trial's stored row (state, reason, error) and its history; an interrupted
+    attempt too (state INTERRUPTED), when asked for by its number."""
+    rows = {r.number: r for r in ref.store.trials(ref.name, interrupted=True)}
     if number not in rows:
         have = sorted(rows)
         if not have:

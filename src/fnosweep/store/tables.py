@@ -43,7 +43,7 @@ trials = Table(
     Column("study_name", String(512), primary_key=True),
     Column("number", Integer, primary_key=True),
     Column("attempt", Integer, nullable=False, default=0),
-    Column("state", String(16), nullable=False, doc="RUNNING, COMPLETE, PRUNED or FAIL"),
+    Column("state", String(16), nullable=False, doc="RUNNING, COMPLETE, PRUNED, FAIL, INTERRUPTED (re-queued)"),
     Column("params", Text, nullable=False, doc="JSON"),
     Column("run_info", Text, doc="the history file's run line (JSON)"),
     Column("value", Float),

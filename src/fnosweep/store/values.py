@@ -10,6 +10,14 @@ from typing import Any
 
 from fnosweep.history import RunInfo
 
+INTERRUPTED_STATE = "INTERRUPTED"
+"""The store's state of an attempt the driver stopped and re-queued (Ctrl-C, a dead or
+displaced driver): not an outcome of its parameters. Optuna has it as FAIL, marked
+`fnosweep:interrupted`; the store's readers leave it out unless asked for it."""
+REQUEUED = "; parameters re-queued"
+"""How the reason of a re-queued attempt ends (studies written before INTERRUPTED_STATE
+stored such attempts as FAIL: the reason tells them apart)."""
+
 
 @dataclass(frozen=True)
 class TrialRow:
@@ -19,6 +27,7 @@ class TrialRow:
     number: int
     attempt: int
     state: str
+    """COMPLETE, PRUNED, FAIL, RUNNING, or INTERRUPTED (`INTERRUPTED_STATE`)."""
     params: Mapping[str, Any]
     run_info: RunInfo | None
     value: float | None

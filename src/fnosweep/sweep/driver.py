@@ -22,7 +22,7 @@ from fnosweep.history import EpochRecord, RunInfo, metric_value
 from fnosweep.pruners import ATTR as PRUNER_NOTE
 from fnosweep.space import sample_params, trial_config
 from fnosweep.spec import SweepSpec
-from fnosweep.store import DATABASE_ERRORS, DamagedStore, damaged
+from fnosweep.store import DATABASE_ERRORS, SQL_ERRORS, DamagedStore, damaged, database_error, redact
 from fnosweep.store.values import DriverLock
 from fnosweep.sweep.decide import Policy, decide, reportable
 from fnosweep.sweep.end import Ended, Running, is_finite, requeue, tell
@@ -33,6 +33,7 @@ from fnosweep.sweep.start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-
     RECOVERIES,
     STALE_AFTER_S,
     check_resume,
+    leave_outage_note,
     load_or_create_study,
     recover_stale,
     take_study,
@@ -52,6 +53,8 @@ PUBLISH_SHARE = 0.05
 seconds, the next waits at least d / PUBLISH_SHARE."""
 
 _LOST_DATABASE: tuple[type[Exception], ...] = (*DATABASE_ERRORS, StorageInternalError)
+_LIBRARY_DATABASE_ERRORS: tuple[type[Exception], ...] = (*SQL_ERRORS, StorageInternalError)
+"""What Optuna's storage raises when the database fails under it (not fnosweep's own StoreError)."""
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +78,15 @@ class Driver:
         self._listener = listener or (lambda _p: None)
         self.stop_requested = threading.Event()
         """Set it (first Ctrl-C) to ask no new trial and stop running ones after their next epoch."""
+        self.cancel_requested = threading.Event()
+        """Set it (SIGTERM) to stop at once as a second Ctrl-C does, at the loop's next safe point
+        (not inside a database call, as an asynchronous KeyboardInterrupt may be)."""
         self._running: dict[int, Running] = {}
         self._ended: list[Ended] = []
         """Trials out of their slot, not yet told (see `_finish`)."""
         self._last_event: str | None = None
         self._next_publish = time.monotonic() + PUBLISH_EVERY_S
+        self._next_beat = 0.0
         self.notes: list[str] = []
         s = spec.study
         self._policy = Policy(s.metric, s.pruner.type, spec.stability.prune_on, spec.stability.thresholds)
@@ -94,6 +101,11 @@ class Driver:
             self.study, self._storage = load_or_create_study(self.spec)
             self.notes.extend(check_resume(self.spec, self.store, self.study))
             enqueue_first(self.spec, self.study)  # study.enqueue: only into a new study
+        except _LIBRARY_DATABASE_ERRORS as e:  # e.g. a full disk under Optuna's writes
+            with contextlib.suppress(StoreError):
+                self.store.release_driver(self.spec.study.name)
+            name, where = self.spec.study.name, redact(self.spec.study.storage)
+            raise StoreError(f"cannot open study {name!r} at {where}: {database_error(e)}") from None
         except BaseException:
             with contextlib.suppress(StoreError):
                 self.store.release_driver(self.spec.study.name)
@@ -102,7 +114,14 @@ class Driver:
     # -- the loop --------------------------------------------------------------------
 
     def run(self) -> SweepResult:
-        self._open()
+        if self._executor is None and self.spec.execution.address is not None:
+            self._executor = make_executor(self.spec.execution)  # a cluster that cannot be reached: nothing written
+        try:
+            self._open()
+        except BaseException:
+            if self._executor is not None:
+                self._executor.shutdown()
+            raise
         interrupted = False
         try:
             recover_stale(self.spec, self.store, self.study, self._storage)
@@ -117,7 +136,12 @@ class Driver:
         except _LockLost as e:
             # Another driver owns the study now: stop, and re-queue only the trials it has not
             # recovered already (it fails and re-queues the RUNNING trials it finds at its start).
-            self._interrupt_all("stopped: another driver took over the study")
+            # Trials that ended but were not told are still RUNNING: re-queued likewise, not told.
+            taken_over = "stopped: another driver took over the study"
+            for ended in self._ended:
+                requeue(self.spec, self.store, self.study, self._storage, ended.run, taken_over)
+            self._ended.clear()
+            self._interrupt_all(taken_over)
             raise StoreError(
                 f"this driver lost the lock of study {self.spec.study.name!r} ({_holder(e.holder)}), "
                 "so it stopped and re-queued its running trials"
@@ -129,8 +153,12 @@ class Driver:
             broken = e if isinstance(e, DamagedStore) else damaged(self.spec.study.storage, e)
             if broken is not None:
                 raise broken from None
+            # trials still RUNNING in the study are failed and re-queued by the next driver,
+            # which the note tells not to count them as recovered (an outage is not their fault).
+            running = [r.trial.number for r in self._running.values()] + [e.run.trial.number for e in self._ended]
+            leave_outage_note(self.spec, running)
             raise StoreError(
-                f"lost the study database, so the sweep stopped: {str(e).splitlines()[0]}. "
+                f"lost the study database, so the sweep stopped: {database_error(e).rstrip('. ')}. "
                 f"When it is back, run the same command: study {self.spec.study.name!r} resumes"
             ) from e
         finally:
@@ -151,8 +179,10 @@ class Driver:
 
     def _loop(self) -> None:
         assert self._executor is not None
-        next_beat = next_notify = 0.0
+        next_notify = 0.0
         while True:
+            self._cancel_if_requested()
+            self._beat_if_due()  # a driver displaced while it stalled asks and tells nothing
             while (
                 len(self._running) < self.spec.execution.max_concurrent
                 and self._remaining() > 0
@@ -164,15 +194,27 @@ class Driver:
                 self._drop_surplus_waiting()
                 break
             for event in self._executor.wait(POLL_S):
+                self._cancel_if_requested()
+                self._beat_if_due()  # records buffered over a stall: the new holder may have failed their trials
                 self._handle(event)
             self._enforce_timeouts()
-            if time.monotonic() >= next_beat:
-                if not self.store.heartbeat(self.spec.study.name):
-                    raise _LockLost(self.store.driver_lock(self.spec.study.name))
-                next_beat = time.monotonic() + HEARTBEAT_S
+            self._beat_if_due()
             if time.monotonic() >= next_notify:  # a live display needs a few frames a second, not one per record
                 self._notify()
                 next_notify = time.monotonic() + NOTIFY_S
+
+    def _cancel_if_requested(self) -> None:
+        if self.cancel_requested.is_set():
+            raise KeyboardInterrupt  # handled as a second Ctrl-C: running trials re-queued
+
+    def _beat_if_due(self) -> None:
+        """Heartbeat every HEARTBEAT_S; a lock found held by another driver stops this one
+        (`_LockLost`) before it writes anything more to the study."""
+        if time.monotonic() < self._next_beat:
+            return
+        if not self.store.heartbeat(self.spec.study.name):
+            raise _LockLost(self.store.driver_lock(self.spec.study.name))
+        self._next_beat = time.monotonic() + HEARTBEAT_S
 
     def _remaining(self) -> int:
         done = [

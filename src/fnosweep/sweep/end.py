@@ -19,9 +19,10 @@ from fnosweep.diagnose import diagnose
 from fnosweep.history import EpochRecord, History, RunInfo, metric_value
 from fnosweep.spec import SweepSpec, TrialConfig
 from fnosweep.store import Store
+from fnosweep.store.values import INTERRUPTED_STATE, REQUEUED
 from fnosweep.sweep.publisher import Publisher
 from fnosweep.sweep.result import INTERRUPTED
-from fnosweep.sweep.start import RECOVERIES, trial_state
+from fnosweep.sweep.start import RECOVERIES, shielded, trial_state
 
 log = logging.getLogger("fnosweep.sweep.driver")
 
@@ -115,9 +116,10 @@ def requeue(spec: SweepSpec, store: Store, study: optuna.Study, storage: optuna.
     stale lock fails and re-queues what it finds RUNNING): it is left as that one left it."""
     if trial_state(storage, study, run.trial.number) != TrialState.RUNNING:
         return
-    run.trial.set_user_attr(INTERRUPTED, True)
-    study.tell(run.trial, state=TrialState.FAIL)
-    store.finish_trial(spec.study.name, run.trial.number, state="FAIL", reason=f"{reason}; parameters re-queued")
-    recoveries = run.trial.user_attrs.get(RECOVERIES)  # the lineage keeps its count
-    attrs = None if recoveries is None else {RECOVERIES: recoveries}
-    study.enqueue_trial(run.trial.params, user_attrs=attrs, skip_if_exists=False)
+    with shielded():
+        run.trial.set_user_attr(INTERRUPTED, True)
+        study.tell(run.trial, state=TrialState.FAIL)
+        store.finish_trial(spec.study.name, run.trial.number, state=INTERRUPTED_STATE, reason=f"{reason}{REQUEUED}")
+        recoveries = run.trial.user_attrs.get(RECOVERIES)  # the lineage keeps its count
+        attrs = None if recoveries is None else {RECOVERIES: recoveries}
+        study.enqueue_trial(run.trial.params, user_attrs=attrs, skip_if_exists=False)

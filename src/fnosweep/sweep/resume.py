@@ -16,6 +16,10 @@ DEFINING = ("data", "model", "training", "study.metric", "study.direction")
 """Spec parts that define a trial: a change would mix incomparable trials in one study."""
 IGNORED = ("study.storage",)
 """Where the study lives may be written differently (an env var, a relative path)."""
+GENERATED_ROOT = "data.root"
+"""Where generated data is kept: the same parameters generate the same data anywhere, so a
+new root is a safe change (a study whose root could not be written resumes elsewhere).
+For problem `files` the root names the user's files: it defines the trials."""
 
 
 def space_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -39,7 +43,9 @@ def spec_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[s
         if key.startswith(IGNORED) or old_flat.get(key) == new_flat.get(key):
             continue
         line = f"{key}: {_short(old_flat.get(key))} -> {_short(new_flat.get(key))}"
-        (defining if key.startswith(DEFINING) else safe).append(line)
+        problems = (old_flat.get("data.problem"), new_flat.get("data.problem"))
+        generated = key == GENERATED_ROOT and "files" not in problems
+        (defining if key.startswith(DEFINING) and not generated else safe).append(line)
     return defining, safe
 
 
