@@ -237,7 +237,7 @@ def _init_ray(ray: Any, address: str | None) -> None:
     on_sigterm = signal.getsignal(signal.SIGTERM) if main else None
     try:
         ray.init(**kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as e:
+    except Exception as e:  # also Ray's bare Exception when its node times out starting (a loaded machine)
         where = "a local Ray" if address is None else f"Ray at {address}"
         raise ExecutionError(f"cannot start {where}: {_one_line(e)}") from None
     finally:
@@ -273,7 +273,7 @@ def join_cluster() -> ClusterInfo:
 
     try:
         ray.init(address="auto", log_to_driver=False, logging_level=logging.ERROR)
-    except (ConnectionError, RuntimeError, ValueError) as e:
+    except Exception as e:  # Ray raises bare Exceptions too (a node that times out starting)
         raise ExecutionError(f"cannot join the Ray cluster: {_one_line(e)}") from None
     total = ray.cluster_resources()
     nodes = tuple(n["Resources"] for n in ray.nodes() if n.get("Alive"))
