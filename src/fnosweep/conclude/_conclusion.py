@@ -12,6 +12,7 @@ from typing import Any
 
 from fnosweep.conclude._attribution import Attribution, Case, attribute
 from fnosweep.conclude._changes import interactions, with_changes
+from fnosweep.conclude._counts import Outcome
 from fnosweep.conclude._grid import StabilityGrid, axes, grid_of
 from fnosweep.conclude._importance import Importance, importance
 from fnosweep.conclude._outcome import BAD, CURVE_LABEL, outcome, prune_label
@@ -72,6 +73,8 @@ class SweepConclusion:
     """The stability map's cells (the cause's pair, else lr × clip threshold)."""
     interrupted: int = 0
     """Trials stopped by fnosweep and re-queued: not counted in states or verdicts."""
+    outcomes: tuple[Outcome, ...] = ()
+    """(state, outcome, prune reason) of each counted trial: what the counts sentence counts."""
     curve_prunes: tuple[tuple[int, str], ...] = ()
     """(trial number, stored reason) of each trial the curve pruner stopped: the reason carries
     the epoch, the projected end value and the best it was compared with."""
@@ -168,6 +171,7 @@ def conclude(trials: Sequence[SweepTrial], *, metric: str, direction: str = "min
         epochs_budget=epochs_budget, epochs_saved=saved, changes=(), best_diagnosis=best_diag,
         attribution=ev.attribution, importance=ev.importance, bins=ev.bins, grid=grid,
         interrupted=len(trials) - len(counted),
+        outcomes=tuple((t.state, verdict.get(t.number), t.prune_reason) for t in counted),
         curve_prunes=tuple((t.number, t.prune_reason or "") for t in done
                            if t.state == "PRUNED" and prune_label(t.prune_reason) == CURVE_LABEL))  # fmt: skip
     return with_changes(replace(conclusion, interactions=interactions(done, verdict, regions)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fnosweep.conclude._changes import params_text
 from fnosweep.conclude._conclusion import SweepConclusion
+from fnosweep.conclude._counts import state_counts, verdict_counts
 from fnosweep.conclude._explain import cause_lines, importance_lines
 from fnosweep.conclude._regions import summarize
 from fnosweep.conclude._summary import TrialSummary
@@ -15,12 +16,9 @@ def render_sweep(conclusion: SweepConclusion) -> str:
     """The conclusion of a sweep as markdown text."""
     c = conclusion
     out = [f"# Sweep conclusion: {c.metric} ({c.direction})", ""]
-    states = ", ".join(f"{n} {s.lower()}" for s, n in sorted(c.states.items()))
-    verdicts = ", ".join(f"{v} {n}" for v, n in sorted(c.verdicts.items(), key=lambda kv: -kv[1]))
-    interrupted = (f" ({c.interrupted} more stopped by fnosweep and re-queued: not counted)"
+    interrupted = (f" ({c.interrupted} more attempts stopped by fnosweep and re-queued: not counted)"
                    if c.interrupted else "")
-    out += [para(f"{c.n_trials} trials{interrupted}: {states}. Verdicts of the finished ones: "
-                 f"{verdicts}."), ""]
+    out += [para(f"{state_counts(c.outcomes)}{interrupted}. {verdict_counts(c.outcomes)}."), ""]
     if c.attribution is not None:
         out += ["## What causes the instability", ""]
         for line in cause_lines(c.attribution, c.bins) + importance_lines(c.importance, c.metric):
