@@ -100,7 +100,7 @@ class Store:
             db = Path(parsed.database)
             if not create and not db.exists():
                 raise StoreError(f"storage {redact(url)}: no such database file {db}")
-            if db.is_file() and db.stat().st_size == 0:  # SQLite would take it for a new, empty database
+            if db.is_file() and _empty_for_good(db):  # SQLite would take it for a new, empty database
                 raise StoreError(
                     f"storage {redact(url)}: the file is empty (0 bytes), not a study database; if a run was "
                     "killed while creating it, delete it and run again, else restore it from a backup"
@@ -418,3 +418,21 @@ def _first_line(e: BaseException) -> str:
     orig = getattr(e, "orig", None)
     text = str(orig if orig is not None else e).strip()
     return redact(text.splitlines()[0]) if text else type(e).__name__
+
+
+EMPTY_GRACE_S = 2.0
+"""How long a zero-byte database file may be another process's file in the making (SQLite
+creates it empty and writes its first page a moment later)."""
+
+
+def _empty_for_good(db: Path) -> bool:
+    """Whether `db` is a zero-byte file that is not about to be written by a process creating
+    it right now: it stays empty through `EMPTY_GRACE_S` after its last change."""
+    while True:
+        st = db.stat()
+        if st.st_size > 0:
+            return False
+        if time.time() - st.st_mtime >= EMPTY_GRACE_S:
+            return True
+        time.sleep(0.05)
+

@@ -52,7 +52,7 @@ class Running:
         message = str(e).strip().splitlines()[0] if str(e).strip() else ""
         line = f"{what} raised {type(e).__name__}: {message}".rstrip(": ") + "; verdict left empty"
         log.warning("trial %d: %s", self.trial.number, line, exc_info=e)
-        self.diagnosis_error = (line, traceback.format_exc())
+        self.diagnosis_error = (line, "".join(traceback.format_exception(e)))
         return line
 
 
