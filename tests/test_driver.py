@@ -213,3 +213,15 @@ def test_the_sweep_note_is_refreshed_by_time_not_by_trial_count(tmp_path, monkey
     publisher = Counting(spec.study.metric, spec.study.direction)
     assert [t.state for t in run_sweep(spec, executor=inline(), publisher=publisher).trials] == ["COMPLETE"] * 4
     assert len(calls) == expected
+
+
+def test_a_curve_pruned_trial_stores_the_pruners_numbers_as_its_reason(tmp_path):
+    """The curve pruner writes its decision through the storage; the live trial's cached
+    attributes do not have it, so the driver reads it back (a real driver run)."""
+    spec = tiny_spec(tmp_path, study__n_trials=6, training__epochs=10, execution__max_concurrent=1,
+                     study__pruner={"type": "curve", "n_startup_trials": 1, "n_warmup_steps": 2})
+    pruned = [t for t in run_sweep(spec, executor=inline()).trials if t.state == "PRUNED"]
+    assert pruned
+    for t in pruned:
+        assert t.reason.startswith("curve pruner: eval.8_l2 ") and " points to " in t.reason
+        assert "the best finished trial (trial " in t.reason

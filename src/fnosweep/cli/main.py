@@ -26,6 +26,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 console = Console()
+if not console.is_terminal:  # a log file or a pipe: rich's 80 columns would cut the knobs' columns
+    console.width = max(console.width, 120)
 _debug = False
 
 SpecArg = Annotated[Path, typer.Argument(help="Sweep spec (YAML).", show_default=False)]

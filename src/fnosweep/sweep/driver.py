@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import warnings
+from typing import Any
 
 from optuna.exceptions import StorageInternalError
 from optuna.trial import TrialState
@@ -37,6 +38,7 @@ from fnosweep.sweep.start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-
     load_or_create_study,
     recover_stale,
     take_study,
+    trial_user_attrs,
 )
 
 HEARTBEAT_S = 5.0
@@ -268,7 +270,7 @@ class Driver:
         optuna_prunes = value is not None and run.trial.should_prune()
         decision = decide(run.history(), self._policy, budget=run.config.training.epochs, optuna_prunes=optuna_prunes,
                           stop_requested=self.stop_requested.is_set(),
-                          pruner_note=run.trial.user_attrs.get(PRUNER_NOTE) if optuna_prunes else None)  # fmt: skip
+                          pruner_note=self._pruner_note(run) if optuna_prunes else None)  # fmt: skip
         if decision.rule_error is not None:
             self._diagnosis_failed(run, "the pruning rules", decision.rule_error)
         if decision.action == "prune":
@@ -276,6 +278,10 @@ class Driver:
         elif decision.action == "requeue":
             self._executor.cancel(handle)  # type: ignore[union-attr]
             self._requeue(handle, run, decision.reason or "interrupted")
+
+    def _pruner_note(self, run: Running) -> Any:
+        """What the curve pruner stored of its decision (through the storage, not the live trial)."""
+        return trial_user_attrs(self._storage, self.study, run.trial.number).get(PRUNER_NOTE)
 
     def _prune(self, handle: int, run: Running, reason: str) -> None:
         self._executor.cancel(handle)  # type: ignore[union-attr]

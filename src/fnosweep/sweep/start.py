@@ -257,3 +257,10 @@ def set_trial_attr(storage: optuna.storages.BaseStorage, study: optuna.Study, nu
 def trial_state(storage: optuna.storages.BaseStorage, study: optuna.Study, number: int) -> TrialState:
     """A trial's state as the database holds it now (another driver may have changed it)."""
     return storage.get_trial(_trial_id(storage, study, number)).state
+
+
+def trial_user_attrs(storage: optuna.storages.BaseStorage, study: optuna.Study, number: int) -> dict[str, object]:
+    """A running trial's user attributes as the database holds them now: what a pruner wrote
+    through the storage is not in the live `optuna.Trial`'s cached copy."""
+    return dict(storage.get_trial(_trial_id(storage, study, number)).user_attrs)
+
