@@ -39,6 +39,11 @@ PRUNERS: dict[str, dict[str, Any]] = {
     },
     # (d) fnosweep's curve pruner (its defaults: what `pruner: {type: curve}` ships) + the rules.
     "curve+stability": {"pruner": {"type": "curve"}, "prune_on": ["diverged", "exploding_gradients"]},
+    # (e) successive halving with ASHA's rungs (1, 4, 16 epochs; a quarter goes on) + the rules.
+    "sh+stability": {
+        "pruner": {"type": "successive_halving", "min_resource": 1, "reduction_factor": 4},
+        "prune_on": ["diverged", "exploding_gradients"],
+    },
 }
 
 
@@ -67,7 +72,8 @@ def darcy_doc(
             # RandomSampler: every mode (and Ray Tune) gets the same configurations in the
             # same order, so differences come from pruning alone, not from what TPE saw.
             # (TPE, `--sampler tpe`: the configurations then depend on what was pruned.)
-            "sampler": {"type": sampler, "seed": seed},
+            # TPE models from its 5th trial on (Optuna's default, 10, would leave 2 of 12 to it).
+            "sampler": {"type": sampler, "seed": seed, **({"n_startup_trials": 4} if sampler == "tpe" else {})},
             "pruner": copy.deepcopy(prune["pruner"]),
         },
         "data": {

@@ -36,11 +36,12 @@ OTHERS: dict[str, Callable[[], object]] = {
 
 CURVES: dict[str, dict[str, object]] = {
     # CurvePruner arguments by label (max_resource: the sweep's last epoch, as the spec sets it)
-    "curve": {},  # its defaults: what `pruner: {type: curve}` ships (confidence 0.9)
-    "curve conf 0.6": {"confidence": 0.6},
-    "curve conf 0.7": {"confidence": 0.7},
-    "curve conf 0.8": {"confidence": 0.8},
-    "curve conf 0.95": {"confidence": 0.95},
+    "curve": {},  # its defaults: what `pruner: {type: curve}` ships
+    "curve own curve only, conf 0.9": {"confidence": 0.9, "headroom": None},  # the first version
+    "curve own curve only, conf 0.8": {"confidence": 0.8, "headroom": None},
+    **{f"curve conf {c}, headroom {h}": {"confidence": c, "headroom": h}
+       for c in (0.7, 0.8, 0.9) for h in (1.0, 1.5, 2.0)},
+    "curve conf 0.95, headroom 1.5": {"confidence": 0.95, "headroom": 1.5},
     "curve warmup 3": {"n_warmup_steps": 3},
     "curve startup 2": {"n_startup_trials": 2},
     "curve margin 5 %": {"margin": 0.05},
@@ -107,6 +108,57 @@ def rule_stops(histories: Mapping[int, History], prune_on: Sequence[str],
                 stops[number] = (h.epochs[i].epoch, finding.code)
                 break
     return stops
+
+
+def floors(histories: Mapping[int, History], metric: str, min_epochs: int) -> tuple[list[int], float, float]:
+    """Lower bounds on the epochs a pruner spends on these trials, in trial order: the
+    trials that end better than every earlier one (the records: a pruner cannot know a
+    better trial follows, so one that keeps the best-so-far lets each finish), and the
+    share of all epochs when (a) every record runs its budget and every other trial stops
+    after `min_epochs`, (b) only the first trial and the final best do."""
+    finals = {n: metric_value(h.epochs[-1], metric) for n, h in histories.items()}
+    records, low = [], math.inf
+    for n in sorted(histories):
+        value = finals[n]
+        if value is not None and math.isfinite(value) and value < low:
+            records.append(n)
+            low = value
+    total = sum(len(h.epochs) for h in histories.values())
+
+    def share(full: set[int]) -> float:
+        spent = sum(len(h.epochs) if n in full else min(min_epochs, len(h.epochs)) for n, h in histories.items())
+        return 100 * spent / total
+
+    first = min(histories)
+    return records, share(set(records)), share({first, records[-1]} if records else {first})
+
+
+def why_kept(histories: Mapping[int, History], metric: str, got: Replayed, end_step: int,
+             settings: object, at: Sequence[int]) -> dict[int, list[tuple[int, float, float]]]:  # fmt: skip
+    """For each trial the curve rule let finish though it did not end as the best so far:
+    (epoch, optimistic end, best finished) at the epochs `at` — why it was not stopped."""
+    from fnosweep.pruners._decide import decide
+
+    finished: list[tuple[int, float]] = []
+    curves: list[list[tuple[int, float]]] = []
+    kept: dict[int, list[tuple[int, float, float]]] = {}
+    for n in sorted(histories):
+        values = [metric_value(r, metric) for r in histories[n].epochs]
+        points = [(histories[n].epochs[i].epoch, v) for i, v in enumerate(values) if v is not None]
+        final = values[-1]
+        if n in got.pruned or final is None:
+            continue
+        if finished and final >= min(v for _, v in finished):
+            rows = []
+            for step in at:
+                d = decide(points[: step + 1], finished, end_step=end_step, minimize=True,
+                           settings=settings, curves=curves)  # type: ignore[arg-type]
+                if d.optimistic is not None and d.best is not None:
+                    rows.append((step, d.optimistic, d.best))
+            kept[n] = rows
+        finished.append((n, final))
+        curves.append(points)
+    return kept
 
 
 def median(startup: int, warmup: int) -> Callable[[], object]:

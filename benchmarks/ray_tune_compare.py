@@ -4,7 +4,8 @@ Both systems search the space of `sweep_efficiency.py` with the same RandomSampl
 and the same `fnosweep.space.sample_params` (so they train the same configurations in the same
 order), on the same budget (trials x epochs), and both train with
 `fnosweep.trial.run_trial`: Tune's trainable reports each epoch's eval L2. Run per seed:
-fnosweep with no pruning (the reference), fnosweep with median + stability pruning, and
+fnosweep with no pruning (the reference), fnosweep with median + stability pruning and with
+its curve pruner + stability (the shipped default), and
 Tune with OptunaSearch (Optuna study in SQLite) and the default ASHA scheduler
 (grace period 1, reduction factor 4, max_t = epochs). Reported: epochs used, wall time,
 best eval L2 (Tune's own "best": the lowest last-reported value of any trial, and the
@@ -35,6 +36,9 @@ from _common import apply_quick, darcy_doc, header, spread, sweep_parser
 from sweep_efficiency import run_one
 
 TUNE_METRIC = "eval_l2"
+FNOSWEEP_PRUNED = {"fnosweep median+stab": "median+stability", "fnosweep curve+stab": "curve+stability"}
+"""fnosweep's pruned runs beside the unpruned one, by row label → `_common.PRUNERS` mode
+(curve+stability: the shipped default, `pruner: {type: curve}`)."""
 
 
 @dataclass(frozen=True)
@@ -170,17 +174,18 @@ def main() -> None:
         run_one(workdir, 0, "none", {**sizes, "n_trials": 1, "epochs": 1}, prefix="warmup")
         for seed in a.seeds:
             base = run_one(workdir, seed, "none", sizes)
-            stab = run_one(workdir, seed, "median+stability", sizes)
+            pruned = {label: run_one(workdir, seed, mode, sizes) for label, mode in FNOSWEEP_PRUNED.items()}
             tr = run_tune(workdir, seed, sizes)
             tune_runs.append(tr)
             same = "yes" if tr.params == base.params else "NO"
             rows.append((seed, "fnosweep none", base.epochs, base.wall_s, base.best,
                          f"C/P/F {base.complete}/{base.pruned}/{base.failed}"))  # fmt: skip
-            why = stab.reasons.get(base.best_trial) if base.best_trial is not None else None
-            rows.append((seed, "fnosweep median+stab", stab.epochs, stab.wall_s, stab.best,
-                         f"C/P/F {stab.complete}/{stab.pruned}/{stab.failed}"
-                         + (f"; pruned the unpruned best, trial {base.best_trial}: {why[:160]}"
-                            if why else "")))  # fmt: skip
+            for label, run in pruned.items():
+                why = run.reasons.get(base.best_trial) if base.best_trial is not None else None
+                rows.append((seed, label, run.epochs, run.wall_s, run.best,
+                             f"C/P/F {run.complete}/{run.pruned}/{run.failed}"
+                             + (f"; pruned the unpruned best, trial {base.best_trial}: {why[:160]}"
+                                if why else "")))  # fmt: skip
             rows.append((seed, "tune optuna+asha", tr.epochs, tr.wall_s, tr.best_last,
                          f"best of full-length trials {_fmt(tr.best_full)}; same configs as fnosweep: {same}; "
                          f"ASHA stopped {tr.stopped}, Optuna COMPLETE {tr.stopped_complete} of them; "
@@ -190,7 +195,7 @@ def main() -> None:
     for seed, what, epochs, wall, best, notes in rows:
         print(f"{seed:>4} {what:<21} {epochs:>6} {wall:>7.1f} {_fmt(best):>8}  {notes}")
     print(f"\nover {len(a.seeds)} seed(s), mean (min-max):")
-    for what in ("fnosweep none", "fnosweep median+stab", "tune optuna+asha"):
+    for what in ("fnosweep none", *FNOSWEEP_PRUNED, "tune optuna+asha"):
         rs = [r for r in rows if r[1] == what]
         base = {r[0]: r for r in rows if r[1] == "fnosweep none"}
         ep = [100 * r[2] / base[r[0]][2] for r in rs]

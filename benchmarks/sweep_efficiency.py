@@ -298,6 +298,7 @@ def replay_grid(hist: dict[int, dict[int, Any]], seeds: list[int]) -> None:
                 cells.append(f"{share:5.1f}% {_delta(got.best, base[seed].best):>6}")
             print(f"  {name + suffix:<44} " + " | ".join(cells) + f"   goal met in {met} of {len(seeds)}")
     costs(hist, seeds, SHIPPED, curve(end_step, CURVES[SHIPPED]), base)
+    lower_bounds(hist, seeds, end_step)
     crossing(_common.METRIC, end_step + 1)
 
 
@@ -320,6 +321,37 @@ def costs(hist: dict[int, dict[int, Any]], seeds: list[int], label: str, pruner:
             ratio = f"{final / best:.2f}x" if final is not None and best else "-"
             cells.append(f"{n}:{e}{'' if n in got.pruned else '*'} ({ratio})")
         print(f"  seed {seed}: {got.epochs} epochs: " + ", ".join(cells))
+
+
+def lower_bounds(hist: dict[int, dict[int, Any]], seeds: list[int], end_step: int) -> None:
+    """What any pruner that keeps the best must spend (`pruning_replay.floors`), and why the
+    shipped curve setting let the other trials finish (`pruning_replay.why_kept`)."""
+    from pruning_replay import floors, replay, why_kept
+
+    from fnosweep.diagnose import Thresholds
+    from fnosweep.pruners._decide import CurveSettings
+
+    settings = CurveSettings()
+    warm = settings.n_warmup_steps + 1
+    at = sorted({settings.n_warmup_steps, end_step // 4, end_step // 2, 3 * end_step // 4})
+    print(f"\nlower bounds: the trials that end better than every earlier one (records) and the epochs, % of none, "
+          f"if (a) each record runs its budget and every other trial stops at epoch {warm} (the curve "
+          f"pruner's earliest), (b) only the first trial and the best do; then, for '{SHIPPED} + stability', "
+          "each trial it let finish that was no record: its optimistic end vs the best, by epoch:")  # fmt: skip
+    for seed in seeds:
+        records, a, b = floors(hist[seed], _common.METRIC, warm)
+        got = replay(hist[seed], _common.METRIC, curve_pruner(end_step), REPLAYED_RULES[" + stability"], Thresholds())
+        kept = why_kept(hist[seed], _common.METRIC, got, end_step, settings, at)
+        cells = [f"{n} (" + (", ".join(f"{s}: {o:.3g} < {b_:.3g}" for s, o, b_ in rows) or "no fit") + ")"
+                 for n, rows in kept.items()]  # fmt: skip
+        print(f"  seed {seed}: records {', '.join(map(str, records))}; floor (a) {a:.1f} %, (b) {b:.1f} %; "
+              f"kept: {'; '.join(cells) or 'none'}")  # fmt: skip
+
+
+def curve_pruner(end_step: int) -> Any:
+    from pruning_replay import CURVES, curve
+
+    return curve(end_step, CURVES[SHIPPED])
 
 
 def _pct(value: float | None, base: float | None) -> float | None:

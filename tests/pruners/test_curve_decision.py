@@ -66,6 +66,43 @@ def test_curve_decision(points, finished, settings, minimize, prune, why):
     assert (d.prune, d.why) == (prune, why)
 
 
+# A 60-epoch Darcy trial on its plateau while the cosine lr is still high (the values of seed
+# 0's best, trial 8, epochs 0-7, eval L2) against the trial that had finished: it ended at
+# 0.054 after sitting near 0.1 at the same epochs.
+PLATEAU = pts(0.504, 0.318, 0.183, 0.128, 0.117, 0.121, 0.117, 0.125)
+FELL_LATER = pts(0.608, 0.700, 0.285, 0.347, 0.222, 0.132, 0.121, 0.112, 0.105, 0.054)
+FLAT_AFTER = pts(0.608, 0.700, 0.285, 0.347, 0.222, 0.132, 0.121, 0.112, 0.105, 0.104)
+EXPERIENCE = [
+    ("a plateau is kept while a finished trial fell from the same step to below it",
+     PLATEAU, [(0, 0.054)], [FELL_LATER], CurveSettings(), True, False),
+    ("without the finished curves its own flat curve alone prunes it",
+     PLATEAU, [(0, 0.054)], [], CurveSettings(), True, True),
+    ("headroom None: the finished curves are not read",
+     PLATEAU, [(0, 0.054)], [FELL_LATER], CurveSettings(headroom=None), True, True),
+    ("a finished trial that gained little from this step does not save it",
+     PLATEAU, [(0, 0.054)], [FLAT_AFTER], CurveSettings(), True, True),
+    ("maximize: an accuracy plateau is kept while a finished trial climbed that far",
+     pts(0.5, 0.7, 0.8, 0.81, 0.80, 0.81, 0.80, 0.805), [(0, 0.95)],
+     [pts(0.5, 0.7, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.95)], CurveSettings(), False, False),
+]
+
+
+@pytest.mark.parametrize(("points", "finished", "curves", "settings", "minimize", "prune"),
+                         [row[1:] for row in EXPERIENCE], ids=[row[0] for row in EXPERIENCE])
+def test_the_finished_trials_gains_keep_a_trial_its_own_curve_gives_up(points, finished, curves,
+                                                                      settings, minimize, prune):
+    d = decide(points, finished, end_step=59, minimize=minimize, settings=settings, curves=curves)
+    assert d.prune == prune
+    assert (d.experienced is None) == (not curves or settings.headroom is None)
+
+
+def test_the_experienced_bound_is_the_trials_best_carried_headroom_times_the_largest_gain():
+    d = decide(PLATEAU, [(0, 0.054)], end_step=59, minimize=True, settings=CurveSettings(),
+               curves=[FELL_LATER, FLAT_AFTER])
+    # trial 0 went from 0.112 (its best by step 7) to 0.054; the trial's best is 0.117
+    assert d.experienced == pytest.approx(0.117 * (0.054 / 0.112) ** 1.5)
+
+
 def test_a_pruned_trial_carries_the_numbers_it_was_judged_on():
     d = decide(pts(0.5, 0.2, 0.15, 0.14, 0.138, 0.137, 0.1365), [(3, 0.06), (4, 0.08)],
                end_step=23, minimize=True, settings=CurveSettings())
@@ -79,6 +116,7 @@ def test_a_pruned_trial_carries_the_numbers_it_was_judged_on():
     ({"confidence": 1.0}, "confidence must be in [0.5, 1), but got confidence=1.0"),
     ({"margin": -0.1}, "margin must be a finite number >= 0, but got margin=-0.1"),
     ({"rank": 2}, "rank must be an integer from 1 to n_startup_trials (1), but got rank=2"),
+    ({"headroom": 0}, "headroom must be a finite number > 0 or null, but got headroom=0"),
 ])
 def test_bad_settings_are_refused_with_the_value(args, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")

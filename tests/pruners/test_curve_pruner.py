@@ -64,7 +64,9 @@ def test_a_pruned_trial_says_why_in_a_user_attribute():
     text = explain(attr, metric="eval.16_l2", unit="epoch")
     assert text.startswith(f"curve pruner: eval.16_l2 {attr['value']:.4g} at epoch {attr['step']} "
                            f"points to {attr['predicted']:.4g} at epoch 23 "
-                           f"({attr['optimistic']:.4g} at best, 90 % one-sided), worse than ")
+                           f"({attr['optimistic']:.4g} at best, 80 % one-sided; "
+                           f"{attr['experienced']:.4g} with 1.5× the largest gain a finished trial "
+                           f"made from epoch {attr['step']}), worse than ")
     assert text.endswith(f"the best finished trial (trial {attr['best_trial']})")
 
 

@@ -22,11 +22,15 @@ ATTR = "curve_pruner"
 class CurvePruner(optuna.pruners.BasePruner):
     """Prune a trial whose learning curve, projected to the last step, cannot beat the best.
 
-    After `n_warmup_steps`, the trial's recent values are fitted with a power law and
+    After `n_warmup_steps`, the trial's recent values are fitted with an exponential and a
+    power law and
     projected to `max_resource` (the budget's last step; ``"auto"``: the last step of the
     finished trials). The trial is pruned when even the optimistic end of that projection
     (the good end of a one-sided `confidence` prediction interval) is worse than the
-    `rank`-th best COMPLETE trial's value by more than `margin` (relative). A slow starter
+    `rank`-th best COMPLETE trial's value by more than `margin` (relative), and so is the
+    trial's best value so far carried `headroom` times as far as the largest gain any
+    COMPLETE trial made from the same step to its end (the schedule's late drop, which the
+    trial's own recent curve cannot see; `headroom=None` leaves it out). A slow starter
     whose curve still points below the best survives; a curve flattening above it stops.
     With `or_pruner`, the trial is also pruned whenever that pruner would prune it.
     Nothing is pruned before the study has `n_startup_trials` COMPLETE trials.
@@ -36,12 +40,12 @@ class CurvePruner(optuna.pruners.BasePruner):
     """
 
     def __init__(self, n_startup_trials: int = 1, n_warmup_steps: int = 2,
-                 max_resource: int | Literal["auto"] = "auto", confidence: float = 0.9,
-                 margin: float = 0.0, rank: int = 1,
+                 max_resource: int | Literal["auto"] = "auto", confidence: float = 0.8,
+                 margin: float = 0.0, rank: int = 1, headroom: float | None = 1.5,
                  or_pruner: optuna.pruners.BasePruner | None = None) -> None:
         self._settings = CurveSettings(n_startup_trials=n_startup_trials,
                                        n_warmup_steps=n_warmup_steps, confidence=confidence,
-                                       margin=margin, rank=rank)
+                                       margin=margin, rank=rank, headroom=headroom)
         # A budget shorter than the warm-up is allowed (a two-epoch smoke run): nothing is pruned.
         if max_resource != "auto" and not (isinstance(max_resource, int) and max_resource >= 0):
             raise ValueError(f"max_resource must be 'auto' or an integer >= 0, but got "
@@ -57,7 +61,8 @@ class CurvePruner(optuna.pruners.BasePruner):
             # Optuna's own pruners keep their bookkeeping on the trial through the storage
             # the same way (SuccessiveHalvingPruner's rungs).
             attr = {**decision.to_attr(), "confidence": self._settings.confidence,
-                    "margin": self._settings.margin, "rank": self._settings.rank}
+                    "margin": self._settings.margin, "rank": self._settings.rank,
+                    "headroom": self._settings.headroom}
             study._storage.set_trial_user_attr(trial._trial_id, ATTR, attr)
             return True
         return self._or_pruner is not None and self._or_pruner.prune(study, trial)
@@ -74,9 +79,10 @@ class CurvePruner(optuna.pruners.BasePruner):
                 return Decision(False, "startup")
             end = max(ends)
         points = sorted(trial.intermediate_values.items())
+        curves = [sorted(t.intermediate_values.items()) for t in complete if t.value is not None]
         return decide(points, finished, end_step=end,
                       minimize=study.direction == optuna.study.StudyDirection.MINIMIZE,
-                      settings=self._settings)
+                      settings=self._settings, curves=curves)
 
 
 def explain(attr: Mapping[str, Any], *, metric: str = "value", unit: str = "step") -> str:
@@ -87,6 +93,9 @@ def explain(attr: Mapping[str, Any], *, metric: str = "value", unit: str = "step
 
     conf = attr.get("confidence")
     bound = f"{num('optimistic')} at best" + (f", {100 * conf:.0f} % one-sided" if conf else "")
+    if attr.get("experienced") is not None:
+        bound += (f"; {num('experienced')} with {attr.get('headroom') or 1:g}× the largest gain a "
+                  f"finished trial made from {unit} {attr.get('step')}")
     if attr.get("why") == "non_finite":
         return f"curve pruner: {metric} {num('value')} at {unit} {attr.get('step')} is not finite"
     rank = attr.get("rank") or 1

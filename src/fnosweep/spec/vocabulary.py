@@ -49,7 +49,7 @@ PRUNERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "wilcoxon": ("WilcoxonPruner", ("p_threshold", "n_startup_steps"), ()),
     "curve": ("fnosweep.pruners.CurvePruner", ("n_startup_trials", "n_warmup_steps",
                                                "max_resource", "confidence", "margin", "rank",
-                                               "or_pruner"), ()),
+                                               "headroom", "or_pruner"), ()),
     "none": ("NopPruner", (), ()),
 }
 """Pruner type → (class in `optuna.pruners`, or a dotted path for fnosweep's own, keyword
