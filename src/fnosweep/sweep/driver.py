@@ -15,7 +15,7 @@ import time
 from optuna.exceptions import StorageInternalError
 
 from fnosweep.errors import StoreError
-from fnosweep.executor import Executor, make_executor
+from fnosweep.executor import Event, Executor, make_executor
 from fnosweep.spec import SweepSpec
 from fnosweep.store import DATABASE_ERRORS, SQL_ERRORS, DamagedStore, damaged, database_error, redact
 from fnosweep.store.values import DriverLock
@@ -184,7 +184,7 @@ class Driver:
                 and slots.remaining() > 0
                 and not self.stop_requested.is_set()
             ):
-                slots.start(self._executor)
+                self._start_trial()
             self._settle()  # after the refill: a freed slot runs its next trial meanwhile
             if not slots.running:
                 slots.drop_surplus_waiting()
@@ -192,7 +192,7 @@ class Driver:
             for event in self._executor.wait(POLL_S):
                 self._cancel_if_requested()
                 self._beat_if_due()  # records buffered over a stall: the new holder may have failed their trials
-                slots.handle(event, self._executor)
+                self._handle(event)
             slots.enforce_timeouts(self._executor)
             self._beat_if_due()
             if time.monotonic() >= next_notify:  # a live display needs a few frames a second, not one per record
@@ -211,6 +211,16 @@ class Driver:
         if not self.store.heartbeat(self.spec.study.name):
             raise _LockLost(self.store.driver_lock(self.spec.study.name))
         self._next_beat = time.monotonic() + HEARTBEAT_S
+
+    def _start_trial(self) -> None:
+        """Ask and submit one trial (a method of the driver's: benchmarks/orchestration.py times it)."""
+        assert self._executor is not None
+        self._slots.start(self._executor)
+
+    def _handle(self, event: Event) -> None:
+        """One executor event to its trial's slot (timed by benchmarks/orchestration.py too)."""
+        assert self._executor is not None
+        self._slots.handle(event, self._executor)
 
     def _settle(self) -> None:
         """Tell the study of the trials that ended (see `Slots.ended`)."""
