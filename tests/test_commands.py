@@ -99,7 +99,7 @@ def test_run_a_tiny_sweep_on_ray_then_resume_and_diagnose(tmp_path):
 
 def test_diagnose_a_failed_trial_shows_its_stored_error(tmp_path):
     from fnosweep.executor import InlineExecutor
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
     from fnosweep.sweep.driver import run_sweep
     from fnosweep.testing import FAIL_BATCH_SIZE, synthetic_trial
 

@@ -11,7 +11,8 @@ import yaml
 
 from fnosweep.errors import SpecError
 from fnosweep.executor import InlineExecutor
-from fnosweep.spec import load_spec, parse_spec
+from fnosweep.space import load_spec
+from fnosweep.spec import parse_spec
 from fnosweep.sweep.driver import run_sweep
 from fnosweep.sweep.enqueue import enqueue_first
 from fnosweep.testing import synthetic_trial

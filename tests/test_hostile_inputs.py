@@ -275,7 +275,7 @@ def test_a_name_longer_than_its_files_and_columns_allow_is_refused(tmp_path, key
 
 
 def test_the_longest_name_runs(tmp_path):
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
     from fnosweep.store import Store
 
     spec = load_spec(write_spec(tmp_path), [f"study.name={'x' * 100}"])
@@ -363,7 +363,7 @@ def test_a_page_damaged_mid_sweep_stops_with_damage_on_a_line_of_its_own(tmp_pat
     an outage; a damaged file will not come back. Without a terminal, rich's live panel does
     not end its last line: the error must still start a line of its own."""
     from fnosweep.executor import InlineExecutor
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
     from fnosweep.sweep.driver import run_sweep
     from fnosweep.testing import synthetic_trial
 

@@ -40,10 +40,7 @@ OWNERS = {
 }
 """Each outside system and the concepts allowed to import it."""
 
-KNOWN_UPWARD = {
-    ("spec/load.py", "fnosweep.space"): "load_spec tries the sampler and pruner on Optuna's classes, "
-    "so a value Optuna refuses is reported with its line; to move with the spec's line map",
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 """Upward imports still there, each with why (inside a function, so no import-time circle)."""
 
 

@@ -296,7 +296,7 @@ def test_values_optuna_refuses_are_spec_errors():
 
 
 def test_load_spec_refuses_what_optuna_refuses_with_the_line(tmp_path):
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
 
     path = tmp_path / "s.yaml"
     path.write_text("study:\n  name: s\n  n_trials: 2\n  pruner:\n    type: percentile\n"

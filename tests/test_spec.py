@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fnosweep.errors import SpecError
-from fnosweep.spec import FNO_ARGS, SweepSpec, check_value, load_spec, parse_spec
+from fnosweep.space import load_spec
+from fnosweep.spec import FNO_ARGS, SweepSpec, check_value, parse_spec
 
 STUDY = "study: {name: t, n_trials: 2}"
 SEARCH = "search: {training.lr: {type: float, low: 1.0e-5, high: 0.1, log: true}}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fnosweep.errors import SpecError
-from fnosweep.spec import load_spec
+from fnosweep.space import load_spec
 
 HEAD = "study: {name: t, n_trials: 2}\nsearch: {training.lr: {type: float, low: 1.0e-5, high: 0.1, log: true}}\n"
 

@@ -19,7 +19,7 @@ __all__ = ["StabilityMonitor", "load", "read_history", "load_spec"]
 _LAZY = {
     "StabilityMonitor": ("fnosweep.monitor", "StabilityMonitor"),
     "read_history": ("fnosweep.history", "read_history"),
-    "load_spec": ("fnosweep.spec", "load_spec"),
+    "load_spec": ("fnosweep.space", "load_spec"),
     "load": ("fnosweep.view.frames", "load"),
 }
 

@@ -1,6 +1,7 @@
-"""The search space for Optuna: distributions, suggestions, trial configs, fingerprint.
+"""The search space for Optuna: distributions, suggestions, trial configs, fingerprint;
+and `load_spec`, a spec file whose sampler and pruner Optuna's own classes accept.
 
-Everything here is a pure function of a `SweepSpec` (and a trial for `suggest`). Only
+Everything else here is a pure function of a `SweepSpec` (and a trial for `suggest`). Only
 this module and the driver import optuna; nothing here imports torch or ray.
 """
 
@@ -12,7 +13,9 @@ import importlib
 import importlib.util
 import inspect
 import json
+import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -33,6 +36,7 @@ from fnosweep.spec import (
     SweepSpec,
     TrialConfig,
     check_value,
+    read_spec,
 )
 
 _SUMMARY_VERSION = 1
@@ -261,3 +265,21 @@ def _pruner(kind: str, args: Mapping[str, Any], path: tuple[str, ...]) -> optuna
         inner_args = {k: v for k, v in inner.items() if k != "type"}
         kwargs[nested] = _pruner(inner.get("type", "median"), inner_args, (*path, nested))
     return _construct(pruner_class(kind), kwargs, path)
+
+
+def load_spec(path: str | Path, overrides: Sequence[str] = ()) -> SweepSpec:
+    """Read, override (`dotted.key=value`) and validate a spec file; raises `SpecError`.
+
+    Past the spec's own checks (`fnosweep.spec.read_spec`), the sampler and pruner arguments
+    are tried on Optuna's own classes, so a value Optuna refuses is reported at its line
+    before anything touches the database.
+    """
+    spec, locator = read_spec(path, overrides)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ExperimentalWarning of some samplers and pruners
+        for part, build in (("sampler", build_sampler), ("pruner", build_pruner)):
+            try:
+                build(spec)
+            except SpecError as e:
+                raise SpecError(f"{locator.where(('study', part))}: {e}") from None
+    return spec

@@ -29,7 +29,8 @@ from fnosweep.cluster.jobs import (
     unplaceable,
 )
 from fnosweep.errors import ExecutionError
-from fnosweep.spec import ResourcesSpec, load_spec
+from fnosweep.space import load_spec
+from fnosweep.spec import ResourcesSpec
 from pg import PostgresServer, free_port
 from sweep_builders import tiny_doc, tiny_spec
 

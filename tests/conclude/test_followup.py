@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from fnosweep.conclude import SweepTrial, followup_spec, settle_conditions, suggest_space, write_followup_spec
-from fnosweep.spec import load_spec, parse_spec
+from fnosweep.space import load_spec
+from fnosweep.spec import parse_spec
 
 SPEC: dict[str, Any] = {
     "study": {"name": "fno", "storage": "sqlite:///studies/fno.db", "metric": "eval.32_l2", "n_trials": 8},

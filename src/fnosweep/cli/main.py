@@ -47,8 +47,7 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="Show traceback
 @app.command()
 def validate(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006 (typer reads the default)
     """Check a spec without running it: the resolved search space and the budget. Writes nothing."""
-    from fnosweep.space import describe
-    from fnosweep.spec import load_spec
+    from fnosweep.space import describe, load_spec
     from fnosweep.store import redact
 
     s = load_spec(spec, set_)
@@ -71,7 +70,7 @@ def validate(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006 (typer rea
 @app.command()
 def run(spec: SpecArg, set_: SetOpt = []) -> None:  # noqa: B006
     """Run (or resume) a sweep: trials on Ray, live progress, then the best trials."""
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
     from fnosweep.sweep.driver import Driver
     from fnosweep.view.dashboard import DashboardPublisher
     from fnosweep.view.live import LiveDisplay, best_table, summary_lines
@@ -178,7 +177,7 @@ def _study_argument(path: Path, spec: Any) -> str:
     `--set` moved its storage or renamed it; then the storage URL and `--study`."""
     import shlex
 
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
     from fnosweep.store import redact
 
     try:

@@ -39,7 +39,7 @@ def submit(
         probe,
         submit_spec,
     )
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
 
     s = load_spec(spec, set_ or [])
     url = normalize_address(address)

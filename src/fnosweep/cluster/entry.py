@@ -65,7 +65,7 @@ def _printer(total: int) -> Callable[[Progress], None]:
 
 
 def run(spec_path: Path) -> int:
-    from fnosweep.spec import load_spec
+    from fnosweep.space import load_spec
     from fnosweep.store import redact
 
     spec_path = spec_path.resolve()  # before the chdir below

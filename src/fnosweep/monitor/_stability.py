@@ -27,8 +27,6 @@ With ``neuralop.Trainer``: ``monitor.attach(trainer)`` (see `StabilityMonitor.at
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +38,8 @@ from fnosweep.errors import MonitorError
 from fnosweep.history import EpochRecord, RunInfo, append_line
 from fnosweep.monitor import _trainer_hooks
 from fnosweep.monitor._accumulators import EpochAccumulators
-from fnosweep.monitor._grad_stats import group_membership, norm_summary, peak_rss_bytes
+from fnosweep.monitor._clock import EpochClock, peak_memory
+from fnosweep.monitor._grad_stats import group_membership
 from fnosweep.monitor._inputs import (
     Reduction,
     build_run_info,
@@ -51,6 +50,7 @@ from fnosweep.monitor._inputs import (
     check_reduction,
     select_parameters,
 )
+from fnosweep.monitor._record import epoch_record
 
 if TYPE_CHECKING:
     import os
@@ -160,9 +160,7 @@ class StabilityMonitor:
         self._last_epoch = -1
         self._closed = False
         self._trainer: Any = None
-        self._t_start = self._t_end = 0.0
-        self._start_event: torch.cuda.Event | None = None
-        self._end_event: torch.cuda.Event | None = None
+        self._clock = EpochClock()
         self._mark_start()
         self._hooks = [
             optimizer.register_step_pre_hook(self._before_step),
@@ -255,33 +253,12 @@ class StabilityMonitor:
         tensors = {k: v for k, v in eval_values.items() if isinstance(v, Tensor)}
         t = acc.read(extra=list(tensors.values()))  # THE host synchronisation of the epoch
         eval_values.update(zip(tensors, t.extra, strict=True))  # keys keep their order
-        seconds = self._epoch_seconds()
-        finite = t.finite_steps
-        # Mean over the batches of the steps taken: a skipped step's (non-finite) loss is
-        # left out; NaN when every step was skipped (there is no finite loss to report).
-        record = EpochRecord(
-            epoch=index,
-            train_loss=(t.loss_sum / acc.loss_samples if acc.loss_samples else math.nan) if acc.batches else None,
-            train_err=(t.loss_sum / acc.loss_batches if acc.loss_batches else math.nan) if acc.batches else None,
-            eval=eval_values,
-            lr=float(self._lr) if self._lr is not None else None,
-            grad_norm=norm_summary(t.norms, t.max_norm, t.first_norm),
-            clip_fraction=t.clipped_steps / acc.steps if self._clip is not None else None,
-            steps=acc.steps,
-            nonfinite_steps=t.nonfinite_steps,
-            nonfinite_loss_steps=t.nonfinite_loss_steps if acc.batches else None,
-            skipped_steps=acc.skipped,
-            groups={
-                g: {"mean": s / finite if finite else math.nan, "max": m if finite else math.nan}
-                for g, s, m in zip(self._groups, t.group_sum, t.group_max, strict=True)
-            },
-            weight_norm=t.weight_norm,
-            update_ratio=t.update_norm / t.start_weight_norm if t.start_weight_norm > 0 else None,
-            epoch_time_s=seconds,
-            eval_time_s=eval_time_s,
-            samples_per_s=acc.samples / seconds if acc.batches and seconds > 0 else None,
-            peak_mem_bytes=self._peak_memory(),
-        )
+        seconds = self._clock.seconds()
+        record = epoch_record(
+            index, acc, t, groups=self._groups, eval_values=eval_values,
+            lr=float(self._lr) if self._lr is not None else None, clipping=self._clip is not None,
+            seconds=seconds, eval_time_s=eval_time_s, peak_mem_bytes=peak_memory(acc.device),
+        )  # fmt: skip
         self.records.append(record)
         self._last_epoch = index
         acc.reset()
@@ -347,11 +324,9 @@ class StabilityMonitor:
             torch._foreach_mul_(grads, coef)  # clip in place (real views), with the norm we have
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-        self._t_end = time.perf_counter()  # host clock; on CUDA the event below is used instead
-        if self._end_event is not None:
-            self._end_event.record()  # async: timestamps the end of the step's kernels
+        self._clock.step_ended()
 
-    # -- device and clock -------------------------------------------------------------------------
+    # -- device -------------------------------------------------------------------------
 
     def _ensure_device(self) -> None:
         """Follow the parameters to a new device between epochs (a host check only)."""
@@ -363,27 +338,7 @@ class StabilityMonitor:
         self._acc = EpochAccumulators(self._params, self._members, self._capacity)
 
     def _mark_start(self) -> None:
-        self._t_start = self._t_end = time.perf_counter()
-        self._start_event = self._end_event = None
-        device = self._acc.device
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-            self._start_event = torch.cuda.Event(enable_timing=True)
-            self._end_event = torch.cuda.Event(enable_timing=True)
-            self._start_event.record()
-
-    def _epoch_seconds(self) -> float:
-        """Start mark to the end of the last step (on CUDA: of its kernels, by events)."""
-        if self._start_event is not None and self._end_event is not None:
-            self._end_event.synchronize()  # already complete after end_epoch's read
-            return self._start_event.elapsed_time(self._end_event) / 1e3  # ms -> s
-        return self._t_end - self._t_start
-
-    def _peak_memory(self) -> int:
-        device = self._acc.device
-        if device.type == "cuda":
-            return int(torch.cuda.max_memory_allocated(device))  # since the epoch's start mark
-        return peak_rss_bytes()  # the process's peak so far: it cannot be reset per epoch
+        self._clock.mark_start(self._acc.device)
 
 
 def _append(path: Path, line: Mapping[str, Any]) -> None:

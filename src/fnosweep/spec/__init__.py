@@ -1,6 +1,6 @@
 """The sweep spec: YAML → frozen, typed, validated objects.
 
-`load_spec` reads a file (with the line of every key), applies `--set` overrides and
+`read_spec` reads a file (with the line of every key), applies `--set` overrides and
 hands the document to `parse_spec`, which checks everything once, at the boundary:
 every rejection is one `SpecError` line, `<file>:<line>: <key path>: <what is wrong>,
 but got <value>`.
@@ -9,15 +9,17 @@ but got <value>`.
 - `vocabulary`: allowed names, and the sampler and pruner argument tables.
 - `checks`: one small check per field; `context`: a refusal → one located error line.
 - `sections`, `study`, `search`: `parse_spec`, one function per section.
-- `load`: `load_spec`; `_yaml`: YAML with key lines, `--set` overrides.
+- `load`: `read_spec`; `_yaml`: YAML with key lines (`Locator`), `--set` overrides.
 - `serialize`: `SweepSpec.to_dict` and `param_to_dict`.
 
 Importing this package loads neither torch, ray, neuralop nor optuna, so `fnosweep
-validate` stays light; only `load_spec` imports optuna, inside the call.
+validate` stays light, and nothing here imports optuna at all: `fnosweep.space.load_spec`
+(one layer up) is `read_spec` plus the sampler and pruner tried on Optuna's classes.
 """
 
+from fnosweep.spec._yaml import Locator
 from fnosweep.spec.checks import FNO_ARGS, check_value
-from fnosweep.spec.load import load_spec
+from fnosweep.spec.load import read_spec
 from fnosweep.spec.schema import (
     DataSpec,
     ExecutionSpec,
@@ -72,10 +74,11 @@ __all__ = [
     "StudySpec",
     "SweepSpec",
     "TrainingSpec",
+    "Locator",
     "TrialConfig",
     "check_value",
-    "load_spec",
     "param_to_dict",
     "parse_spec",
     "parse_stability",
+    "read_spec",
 ]

@@ -21,7 +21,7 @@ class StudyRef:
 def find_study(study: str, name: str | None = None, overrides: Sequence[str] = ()) -> StudyRef:
     """STUDY is a spec file (its storage and study name) or a storage URL plus `name`."""
     if "://" not in study:
-        from fnosweep.spec import load_spec
+        from fnosweep.space import load_spec
 
         spec = load_spec(study, overrides)
         url, name = spec.study.storage, name or spec.study.name

@@ -1,6 +1,7 @@
 """The sweep: the only owner of the Optuna study.
 
 `driver` runs the loop (ask → trial config → executor → one record per epoch → tell),
+`slots` holds the trials out on the executor and what each of its events does to them,
 `start` takes the study (lock, create or load, resume check, stale trials), `decide`
 turns each epoch into continue / prune / stop, `end` does an ended trial's bookkeeping,
 `result` holds the values a sweep hands back (progress, summaries), `resume` judges

@@ -11,25 +11,27 @@ import contextlib
 import logging
 import threading
 import time
-import warnings
-from typing import Any
 
 from optuna.exceptions import StorageInternalError
-from optuna.trial import TrialState
 
 from fnosweep.errors import StoreError
 from fnosweep.executor import Event, Executor, make_executor
-from fnosweep.history import EpochRecord, RunInfo, metric_value
-from fnosweep.pruners import ATTR as PRUNER_NOTE
-from fnosweep.space import sample_params, trial_config
 from fnosweep.spec import SweepSpec
 from fnosweep.store import DATABASE_ERRORS, SQL_ERRORS, DamagedStore, damaged, database_error, redact
 from fnosweep.store.values import DriverLock
-from fnosweep.sweep.decide import Policy, decide, reportable
-from fnosweep.sweep.end import Ended, Running, is_finite, requeue, tell
+from fnosweep.sweep.decide import Policy
+from fnosweep.sweep.end import Ended, tell
 from fnosweep.sweep.enqueue import enqueue_first
 from fnosweep.sweep.publisher import Publisher
-from fnosweep.sweep.result import INTERRUPTED, Listener, SweepResult, TrialSummary, progress_of, summaries_of
+from fnosweep.sweep.result import (  # noqa: F401 (INTERRUPTED: re-exported, the driver's vocabulary)
+    INTERRUPTED,
+    Listener,
+    SweepResult,
+    TrialSummary,
+    progress_of,
+    summaries_of,
+)
+from fnosweep.sweep.slots import Slots
 from fnosweep.sweep.start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-exported, the driver's vocabulary)
     RECOVERIES,
     STALE_AFTER_S,
@@ -38,7 +40,6 @@ from fnosweep.sweep.start import (  # noqa: F401 (RECOVERIES, STALE_AFTER_S: re-
     load_or_create_study,
     recover_stale,
     take_study,
-    trial_user_attrs,
 )
 
 HEARTBEAT_S = 5.0
@@ -83,16 +84,12 @@ class Driver:
         self.cancel_requested = threading.Event()
         """Set it (SIGTERM) to stop at once as a second Ctrl-C does, at the loop's next safe point
         (not inside a database call, as an asynchronous KeyboardInterrupt may be)."""
-        self._running: dict[int, Running] = {}
-        self._ended: list[Ended] = []
-        """Trials out of their slot, not yet told (see `_finish`)."""
-        self._last_event: str | None = None
         self._next_publish = time.monotonic() + PUBLISH_EVERY_S
         self._next_beat = 0.0
         self.notes: list[str] = []
+        """What the user should know about this run (e.g. safe spec changes on resume)."""
         s = spec.study
         self._policy = Policy(s.metric, s.pruner.type, spec.stability.prune_on, spec.stability.thresholds)
-        """What the user should know about this run (e.g. safe spec changes on resume)."""
 
     # -- setup -----------------------------------------------------------------------
 
@@ -112,6 +109,7 @@ class Driver:
             with contextlib.suppress(StoreError):
                 self.store.release_driver(self.spec.study.name)
             raise
+        self._slots = Slots(self.spec, self.store, self.study, self._storage, self._policy, self.stop_requested)
 
     # -- the loop --------------------------------------------------------------------
 
@@ -134,16 +132,12 @@ class Driver:
         except KeyboardInterrupt:
             interrupted = True
             self._settle()  # trials that ended are results: told before the others are stopped
-            self._interrupt_all()
+            self._slots.interrupt_all(self._executor)
         except _LockLost as e:
             # Another driver owns the study now: stop, and re-queue only the trials it has not
             # recovered already (it fails and re-queues the RUNNING trials it finds at its start).
             # Trials that ended but were not told are still RUNNING: re-queued likewise, not told.
-            taken_over = "stopped: another driver took over the study"
-            for ended in self._ended:
-                requeue(self.spec, self.store, self.study, self._storage, ended.run, taken_over)
-            self._ended.clear()
-            self._interrupt_all(taken_over)
+            self._slots.interrupt_all(self._executor, "stopped: another driver took over the study")
             raise StoreError(
                 f"this driver lost the lock of study {self.spec.study.name!r} ({_holder(e.holder)}), "
                 "so it stopped and re-queued its running trials"
@@ -157,8 +151,7 @@ class Driver:
                 raise broken from None
             # trials still RUNNING in the study are failed and re-queued by the next driver,
             # which the note tells not to count them as recovered (an outage is not their fault).
-            running = [r.trial.number for r in self._running.values()] + [e.run.trial.number for e in self._ended]
-            leave_outage_note(self.spec, running)
+            leave_outage_note(self.spec, self._slots.untold())
             raise StoreError(
                 f"lost the study database, so the sweep stopped: {database_error(e).rstrip('. ')}. "
                 f"When it is back, run the same command: study {self.spec.study.name!r} resumes"
@@ -181,25 +174,26 @@ class Driver:
 
     def _loop(self) -> None:
         assert self._executor is not None
+        slots = self._slots
         next_notify = 0.0
         while True:
             self._cancel_if_requested()
             self._beat_if_due()  # a driver displaced while it stalled asks and tells nothing
             while (
-                len(self._running) < self.spec.execution.max_concurrent
-                and self._remaining() > 0
+                len(slots.running) < self.spec.execution.max_concurrent
+                and slots.remaining() > 0
                 and not self.stop_requested.is_set()
             ):
                 self._start_trial()
             self._settle()  # after the refill: a freed slot runs its next trial meanwhile
-            if not self._running:
-                self._drop_surplus_waiting()
+            if not slots.running:
+                slots.drop_surplus_waiting()
                 break
             for event in self._executor.wait(POLL_S):
                 self._cancel_if_requested()
                 self._beat_if_due()  # records buffered over a stall: the new holder may have failed their trials
                 self._handle(event)
-            self._enforce_timeouts()
+            slots.enforce_timeouts(self._executor)
             self._beat_if_due()
             if time.monotonic() >= next_notify:  # a live display needs a few frames a second, not one per record
                 self._notify()
@@ -218,149 +212,25 @@ class Driver:
             raise _LockLost(self.store.driver_lock(self.spec.study.name))
         self._next_beat = time.monotonic() + HEARTBEAT_S
 
-    def _remaining(self) -> int:
-        done = [
-            t
-            for t in self.study.get_trials(
-                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-            )
-            if not t.user_attrs.get(INTERRUPTED)
-        ]
-        return self.spec.study.n_trials - len(done) - len(self._running) - len(self._ended)
-
     def _start_trial(self) -> None:
+        """Ask and submit one trial (a method of the driver's: benchmarks/orchestration.py times it)."""
         assert self._executor is not None
-        trial = self.study.ask()
-        params = sample_params(trial, self.spec)
-        config = trial_config(self.spec, params, trial_number=trial.number)
-        self.store.start_trial(self.spec.study.name, trial.number, params=params)
-        handle = self._executor.submit(config)
-        self._running[handle] = Running(trial, config, submitted=time.monotonic())
-        self._last_event = f"trial {trial.number} started"
+        self._slots.start(self._executor)
 
     def _handle(self, event: Event) -> None:
-        run = self._running.get(event.handle)
-        if run is None:
-            return
-        if event.kind == "item":
-            if run.started is None:
-                run.started = time.monotonic()
-            if isinstance(event.payload, RunInfo):
-                run.run = event.payload
-                self.store.put_run_info(self.spec.study.name, run.trial.number, event.payload)
-            else:
-                self._on_epoch(event.handle, run, event.payload)
-        elif event.kind == "done":
-            self._complete(event.handle, run)
-        elif event.kind == "error":
-            self._finish(event.handle, run, TrialState.FAIL, reason=event.payload, error=event.detail)
-        else:
-            self._on_lost(event.handle, run, event.payload)
-
-    def _on_epoch(self, handle: int, run: Running, record: EpochRecord) -> None:
-        number = run.trial.number
-        run.epochs.append(record)
-        self.store.put_epoch(self.spec.study.name, number, record, attempt=run.config.attempt)
-        self._last_event = f"trial {number} epoch {record.epoch}"
-        value = reportable(metric_value(record, self.spec.study.metric), self._policy)
-        if value is not None:
-            with warnings.catch_warnings():  # a retried attempt re-reports its steps; Optuna keeps the first
-                warnings.simplefilter("ignore")
-                run.trial.report(value, record.epoch)
-        optuna_prunes = value is not None and run.trial.should_prune()
-        decision = decide(run.history(), self._policy, budget=run.config.training.epochs, optuna_prunes=optuna_prunes,
-                          stop_requested=self.stop_requested.is_set(),
-                          pruner_note=self._pruner_note(run) if optuna_prunes else None)  # fmt: skip
-        if decision.rule_error is not None:
-            self._diagnosis_failed(run, "the pruning rules", decision.rule_error)
-        if decision.action == "prune":
-            self._prune(handle, run, decision.reason or "pruned")
-        elif decision.action == "requeue":
-            self._executor.cancel(handle)  # type: ignore[union-attr]
-            self._requeue(handle, run, decision.reason or "interrupted")
-
-    def _pruner_note(self, run: Running) -> Any:
-        """What the curve pruner stored of its decision (through the storage, not the live trial)."""
-        return trial_user_attrs(self._storage, self.study, run.trial.number).get(PRUNER_NOTE)
-
-    def _prune(self, handle: int, run: Running, reason: str) -> None:
-        self._executor.cancel(handle)  # type: ignore[union-attr]
-        self._finish(handle, run, TrialState.PRUNED, reason=reason)
-
-    def _complete(self, handle: int, run: Running) -> None:
-        value = metric_value(run.epochs[-1], self.spec.study.metric) if run.epochs else None
-        if not is_finite(value):
-            self._finish(handle, run, TrialState.FAIL, reason="the trial ended without a finite objective")
-        else:
-            self._finish(handle, run, TrialState.COMPLETE, value=value)
-
-    def _on_lost(self, handle: int, run: Running, reason: str) -> None:
-        if run.config.attempt < self.spec.execution.retries:
-            assert self._executor is not None
-            del self._running[handle]
-            config = trial_config(
-                self.spec, run.trial.params, trial_number=run.trial.number, attempt=run.config.attempt + 1
-            )
-            self.store.start_trial(
-                self.spec.study.name, run.trial.number, params=run.trial.params, attempt=config.attempt
-            )
-            self._running[self._executor.submit(config)] = Running(run.trial, config, submitted=time.monotonic())
-            self._last_event = f"trial {run.trial.number} retried ({reason})"
-        else:
-            self._finish(handle, run, TrialState.FAIL, reason=f"{reason} (after {run.config.attempt + 1} attempts)")
-
-    def _enforce_timeouts(self) -> None:
-        """`trial_timeout_s` counts from a trial's first record (its RunInfo: a worker runs
-        it), not from its submission, so time queued for a free worker does not count. A
-        trial with no record yet within `trial_timeout_s` of its submission fails too: one
-        never scheduled (no worker has its resources) or stuck before training would
-        otherwise hold its slot forever."""
-        limit = self.spec.execution.trial_timeout_s
-        at = time.monotonic()
-        for handle, run in list(self._running.items()):
-            if run.started is not None and at - run.started > limit:
-                reason = f"timed out after {limit:g} s (execution.trial_timeout_s)"
-            elif run.started is None and at - run.submitted > limit:
-                reason = (
-                    f"no record within {limit:g} s of its submission: never scheduled, "
-                    "or stuck before training (execution.trial_timeout_s)"
-                )
-            else:
-                continue
-            self._executor.cancel(handle)  # type: ignore[union-attr]
-            self._finish(handle, run, TrialState.FAIL, reason=reason)
-
-    def _finish(
-        self,
-        handle: int,
-        run: Running,
-        state: TrialState,
-        *,
-        value: float | None = None,
-        reason: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Free the trial's slot now; diagnose, store and tell it in `_settle`, once the loop
-        has started the next trial (the bookkeeping takes tens of milliseconds per trial,
-        which an idle worker slot would otherwise wait for)."""
-        del self._running[handle]
-        self._ended.append(Ended(run, state, value, reason, error))
+        """One executor event to its trial's slot (timed by benchmarks/orchestration.py too)."""
+        assert self._executor is not None
+        self._slots.handle(event, self._executor)
 
     def _settle(self) -> None:
-        while self._ended:
-            self._tell(self._ended.pop(0))
+        """Tell the study of the trials that ended (see `Slots.ended`)."""
+        while self._slots.ended:
+            self._tell(self._slots.ended.pop(0))
 
     def _tell(self, ended: Ended) -> None:
-        self._last_event = tell(self.spec, self.store, self.study, ended, self._publisher)
+        self._slots.last_event = tell(self.spec, self.store, self.study, ended, self._publisher)
         if time.monotonic() >= self._next_publish:
             self._publish_sweep()
-
-    def _diagnosis_failed(self, run: Running, what: str, e: Exception) -> None:
-        self._last_event = f"trial {run.trial.number}: {run.diagnosis_failed(what, e)}"
-
-    def _requeue(self, handle: int, run: Running, reason: str) -> None:
-        del self._running[handle]
-        requeue(self.spec, self.store, self.study, self._storage, run, reason)
 
     def _publish_sweep(self) -> None:
         if self._publisher is None:
@@ -376,27 +246,13 @@ class Driver:
             took = time.monotonic() - started
             self._next_publish = time.monotonic() + max(PUBLISH_EVERY_S, took / PUBLISH_SHARE)
 
-    def _drop_surplus_waiting(self) -> None:
-        """Re-queued trials beyond the budget (a crash can leave some): fail them, marked interrupted."""
-        if self.stop_requested.is_set() or self._remaining() > 0:
-            return
-        for _ in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            trial = self.study.ask()
-            trial.set_user_attr(INTERRUPTED, True)
-            self.study.tell(trial, state=TrialState.FAIL)
-
-    def _interrupt_all(self, reason: str = "interrupted by the user") -> None:
-        for handle, run in list(self._running.items()):
-            if self._executor is not None:
-                self._executor.cancel(handle)
-            self._requeue(handle, run, reason)
-
     # -- reporting -------------------------------------------------------------------
 
     def _notify(self) -> None:
-        running = tuple((r.trial.number, len(r.epochs), r.config.training.epochs) for r in self._running.values())
+        slots = self._slots
+        running = tuple((r.trial.number, len(r.epochs), r.config.training.epochs) for r in slots.running.values())
         self._listener(progress_of(self.study.get_trials(deepcopy=False), self.spec.study.n_trials,
-                                   self.spec.study.direction, running, self._last_event))  # fmt: skip
+                                   self.spec.study.direction, running, slots.last_event))  # fmt: skip
 
     def _summaries(self) -> list[TrialSummary]:
         name = self.spec.study.name
