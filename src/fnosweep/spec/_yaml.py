@@ -9,7 +9,6 @@ into the place an error message points at: `file:line` or the `--set` that wrote
 from __future__ import annotations
 
 import copy
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from fnosweep.errors import SpecError
+from fnosweep.files import read_bounded
 
 KeyPath = tuple[str, ...]
 """Keys from the top of the document; a list item is a segment like "[2]"."""
@@ -85,15 +85,8 @@ def load_document(path: str | Path) -> tuple[Any, dict[KeyPath, int], str]:
     """Read a YAML file: (plain document, line of each key path, source name for messages)."""
     source = str(path)
     file = Path(path)
-    if file.is_dir():
-        raise SpecError(f"{source}: is a directory, expected a YAML spec file")
-    if not file.exists():
-        raise SpecError(f"{source}: no such file")
+    data = read_bounded(file, MAX_SPEC_BYTES, SpecError, "a YAML spec file", source)
     try:
-        if not stat.S_ISREG(file.stat().st_mode):  # /dev/zero never ends; opening a pipe blocks
-            raise SpecError(f"{source}: is not a regular file (a device or a pipe?), expected a YAML spec file")
-        with open(file, "rb") as f:
-            data = f.read(MAX_SPEC_BYTES + 1)
         if len(data) > MAX_SPEC_BYTES:
             size = file.stat().st_size
             raise SpecError(
