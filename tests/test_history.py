@@ -4,7 +4,17 @@ from pathlib import Path
 import pytest
 
 from fnosweep.errors import HistoryError
-from fnosweep.history import EpochRecord, History, RunInfo, append_line, parse_lines, read_history, write_history
+from fnosweep.history import (
+    EpochRecord,
+    History,
+    RunInfo,
+    append_line,
+    dumps,
+    parse_lines,
+    parse_stored,
+    read_history,
+    write_history,
+)
 
 SEEDS = Path(__file__).resolve().parents[1] / "examples" / "histories"
 
@@ -27,6 +37,18 @@ def test_round_trip_keeps_nan_and_infinity(tmp_path):
 def test_unknown_keys_are_ignored():
     h = parse_lines(['{"kind": "run", "future": 1}', '{"kind": "epoch", "epoch": 0, "new_metric": 3}'])
     assert h.epochs[0].epoch == 0
+
+
+def test_stored_lines_read_trusted_equal_the_checked_read():
+    # The store's lines (dumps of checked records, any order) through the fast path: the same
+    # records as the checked parser gives, in epoch order, unknown keys ignored there too.
+    records = [
+        EpochRecord(epoch=1, train_loss=math.inf, eval={"32_l2": 0.5, "32_h1": None}, steps=3, peak_mem_bytes=7),
+        EpochRecord(epoch=0, train_loss=1.0, grad_norm={"max": 2.0}, groups={"lifting": {"mean": 0.1, "max": 0.2}}),
+    ]
+    lines = [dumps({**r.to_dict(), "future": 1}) for r in records]
+    checked = parse_lines(['{"kind": "run"}', *reversed(lines)]).epochs
+    assert parse_stored("\n".join(lines)) == checked == tuple(sorted(records, key=lambda r: r.epoch))
 
 
 def test_append_line_writes_whole_lines(tmp_path):

@@ -1,13 +1,16 @@
-"""Files written whole or not at all: a temporary file beside the target, then `os.replace`.
+"""Files the user names, read with a bound, and files written whole or not at all.
 
-A crash, a full disk or a kill leaves the old file or the new one, never half of one,
-and the error is one line naming the file.
+A written file goes to a temporary file beside the target, then `os.replace`: a crash, a
+full disk or a kill leaves the old file or the new one, never half of one, and the error
+is one line naming the file. A file read is refused before reading when it is no regular
+file (a device never ends, a pipe blocks) and read no further than its bound.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +40,21 @@ def write_atomic(path: str | os.PathLike[str], text: str, what: str = "") -> Pat
     with atomic_path(path, what) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def read_bounded(path: Path, limit: int, error: type[FnosweepError], expected: str, source: str = "") -> bytes:
+    """At most `limit` + 1 bytes of the regular file `path` (one more than allowed, so the
+    caller sees a file past its bound). Any refusal is one `error` line starting with
+    `source` (default: the path) and saying the file was to be `expected` ("a YAML spec file")."""
+    source = source or str(path)
+    if not path.exists():
+        raise error(f"{source}: no such file")
+    if path.is_dir():
+        raise error(f"{source}: is a directory, expected {expected}")
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):  # /dev/zero never ends; opening a pipe blocks
+            raise error(f"{source}: is not a regular file (a device or a pipe?), expected {expected}")
+        with open(path, "rb") as f:
+            return f.read(limit + 1)
+    except OSError as e:  # /proc/self/mem and the like: listed as files, unreadable
+        raise error(f"{source}: cannot be read: {e.strerror or e}") from None

@@ -83,9 +83,8 @@ def test_epoch_columns_come_in_a_readers_order():
 
 
 def test_histories_from_the_table_equal_the_stores_records(ref):
-    table = frames.epoch_table(ref)
     rows = ref.store.trials(ref.name)
-    hist = frames.histories(table, {r.number: r.run_info for r in rows})
+    hist = frames.histories(ref.store.epoch_lines(ref.name), {r.number: r.run_info for r in rows})
     healthy = next(r.number for r in rows if r.verdict == "healthy" and r.state == "COMPLETE")
     assert hist[healthy].epochs == tuple(ref.store.epochs(ref.name, [healthy])[healthy])
     assert hist[healthy].run == frames.history_of(ref, healthy).run

@@ -8,7 +8,7 @@ imported only when a command runs, so `fnosweep --help` stays light.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,16 +48,7 @@ def darcy(
     overwrite: Overwrite = False,
 ) -> None:
     """Darcy flow −∇·(a∇u) = 1, u = 0 on the boundary; a thresholded Gaussian field (12/3)."""
-    request = DataRequest(
-        problem="darcy",
-        root=str(out),
-        name=name,
-        resolution=resolution,
-        test_resolutions=_parse_resolutions(test_resolutions),
-        n_train=n_train,
-        n_test=n_test,
-        seed=seed,
-    )
+    request = _request("darcy", out, resolution, test_resolutions, name=name, n_train=n_train, n_test=n_test, seed=seed)
     _run(request, overwrite)
 
 
@@ -84,23 +75,21 @@ def navier_stokes(
     overwrite: Overwrite = False,
 ) -> None:
     """Forced 2-D Navier–Stokes (vorticity, unit torus): x = w(t0), y = w(t0 + T)."""
-    request = DataRequest(
-        problem="navier-stokes",
+    physics = {"viscosity": viscosity, "t_final": t_final, "t0": t0, "dt": dt, "time_steps": time_steps}
+    request = _request("navier-stokes", out, resolution, test_resolutions, name=name, n_train=n_train, n_test=n_test,
+                       seed=seed, device=device, **physics)  # fmt: skip
+    _run(request, overwrite)
+
+
+def _request(problem: str, out: Path, resolution: int, test_resolutions: str, **fields: Any) -> DataRequest:
+    """A command's request: the options every problem has, then the problem's own `fields`."""
+    return DataRequest(
+        problem=problem,
         root=str(out),
-        name=name,
         resolution=resolution,
         test_resolutions=_parse_resolutions(test_resolutions),
-        n_train=n_train,
-        n_test=n_test,
-        seed=seed,
-        viscosity=viscosity,
-        t_final=t_final,
-        t0=t0,
-        dt=dt,
-        time_steps=time_steps,
-        device=device,
+        **fields,
     )
-    _run(request, overwrite)
 
 
 def _parse_resolutions(text: str) -> tuple[int, ...]:

@@ -7,14 +7,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from fnosweep.conclude._outcome import prune_rule
+
 Outcome = tuple[str, "str | None", "str | None"]
 """(state, verdict, reason) of one trial: what the counts below count."""
-
-
-def prune_rule(reason: str | None) -> str:
-    """Which rule pruned a trial, from its stored reason: `diverged`, `exploding_gradients`,
-    `median pruner`, ... (the text before the first colon)."""
-    return (reason or "").split(":")[0].strip() or "pruner"
 
 
 def state_counts(outcomes: Iterable[Outcome]) -> str:

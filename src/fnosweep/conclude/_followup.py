@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ import yaml
 
 from fnosweep.conclude._narrow import settle_conditions
 from fnosweep.errors import FnosweepError
+from fnosweep.files import write_atomic
 from fnosweep.urls import redact
 
 STORAGE_VARIABLE = "${FNOSWEEP_STORAGE}"
@@ -48,15 +47,10 @@ def write_followup_spec(path: Path, spec: Mapping[str, Any], space: Mapping[str,
     followup = followup_spec(spec, space)
     text = "# Follow-up sweep written by `fnosweep diagnose --suggest`: the stable region of the last one.\n"
     text += yaml.safe_dump(followup, sort_keys=False, default_flow_style=None)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise FnosweepError(f"--suggest: cannot write {path}: {e.strerror or e}") from None
-    finally:
-        with contextlib.suppress(OSError):  # nothing to remove, or a read-only directory
-            tmp.unlink(missing_ok=True)
+        write_atomic(path, text)
+    except FnosweepError as e:  # the option's name first: "--suggest: cannot write PATH: why"
+        raise FnosweepError(f"--suggest: {e}") from None
     storage = str(spec.get("study", {}).get("storage", ""))
     if followup.get("study", {}).get("storage") == STORAGE_VARIABLE and storage != STORAGE_VARIABLE:
         return (f"{path}: study.storage is {STORAGE_VARIABLE}, as the study's URL ({redact(storage)}) holds a "

@@ -24,10 +24,15 @@ CURVE_LABEL = "curve pruner"
 """How a curve-pruned trial's stored reason starts (`fnosweep.pruners.explain`)."""
 
 
+def prune_rule(reason: str | None) -> str:
+    """Which rule pruned a trial, from its stored reason (`code: evidence`, as the sweep's
+    `decide` writes it): `diverged`, `exploding_gradients`, `curve pruner`, `median pruner`..."""
+    return (reason or "").split(":")[0].strip() or "pruner"
+
+
 def prune_label(reason: Any) -> str:
-    """A prune reason's kind: the verdict code it starts with, ``curve pruner``, else
-    ``pruner`` (Optuna's)."""
-    text = reason.strip() if isinstance(reason, str) else ""
-    if text.startswith(CURVE_LABEL):
-        return CURVE_LABEL
-    return next((v for v in VERDICTS if text.startswith(v)), "pruner")
+    """A prune reason's kind, for the conclusion and the report: its rule when a verdict's
+    or ``curve pruner``, else ``pruner`` (one of Optuna's). Anything but text (a missing
+    reason in a DataFrame is NaN) is ``pruner``."""
+    rule = prune_rule(reason if isinstance(reason, str) else None)
+    return rule if rule in VERDICTS or rule == CURVE_LABEL else "pruner"

@@ -23,6 +23,8 @@ samples is the same whatever n is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 DARCY_ALPHA = 2.0
@@ -44,19 +46,33 @@ NS_MODES = 32
 mode 32 carries < 0.05 % of the amplitude of mode 1."""
 
 
+@dataclass(frozen=True)
+class Covariance:
+    """The law N(0, scale·(−Δ + τ²I)^−α) of a field, on any domain: what a mode's
+    standard deviation is, given the Laplacian's eigenvalue of that mode."""
+
+    alpha: float
+    tau: float
+    scale: float = 1.0
+
+    def std(self, laplacian: np.ndarray) -> np.ndarray:
+        """Each mode's standard deviation, from its eigenvalue of −Δ; the constant mode
+        (eigenvalue 0) is zero: a zero-mean field (see the module docstring)."""
+        std = np.sqrt(self.scale) * (laplacian + self.tau**2) ** (-self.alpha / 2.0)
+        std[laplacian == 0] = 0.0
+        return std
+
+
+DARCY_COVARIANCE = Covariance(alpha=DARCY_ALPHA, tau=DARCY_TAU)
+NS_COVARIANCE = Covariance(alpha=NS_ALPHA, tau=NS_TAU, scale=NS_SCALE)
+
+
 def sample_cosine_coefficients(
-    rng: np.random.Generator,
-    n: int,
-    *,
-    modes: int = DARCY_MODES,
-    alpha: float = DARCY_ALPHA,
-    tau: float = DARCY_TAU,
+    rng: np.random.Generator, n: int, *, modes: int = DARCY_MODES, law: Covariance = DARCY_COVARIANCE
 ) -> np.ndarray:
     """Draw n fields N(0, (−Δ + τ²)^−α) (Neumann, unit square): coefficients (n, modes, modes)."""
     k = np.arange(modes)
-    eig = np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2) + tau**2
-    std = eig ** (-alpha / 2.0)
-    std[0, 0] = 0.0  # zero-mean field (see module docstring)
+    std = law.std(np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2))
     return rng.standard_normal((n, modes, modes)) * std
 
 
@@ -77,13 +93,7 @@ def evaluate_cosine_field(coefficients: np.ndarray, resolution: int) -> np.ndarr
 
 
 def sample_fourier_noise(
-    rng: np.random.Generator,
-    n: int,
-    *,
-    modes: int = NS_MODES,
-    alpha: float = NS_ALPHA,
-    tau: float = NS_TAU,
-    scale: float = NS_SCALE,
+    rng: np.random.Generator, n: int, *, modes: int = NS_MODES, law: Covariance = NS_COVARIANCE
 ) -> np.ndarray:
     """Draw n fields N(0, scale·(−Δ + τ²)^−α) on the unit torus as complex coefficients
     Z_k for the window |k_i| ≤ modes: (n, 2·modes+1, 2·modes+1), index modes+k.
@@ -94,9 +104,7 @@ def sample_fourier_noise(
     Hermitian rfft2 coefficients of w on a given grid.
     """
     k = np.arange(-modes, modes + 1)
-    eig = 4.0 * np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2) + tau**2
-    std = np.sqrt(scale) * eig ** (-alpha / 2.0)
-    std[modes, modes] = 0.0  # zero circulation
+    std = law.std(4.0 * np.pi**2 * (k[:, None] ** 2 + k[None, :] ** 2))  # zero mean: zero circulation
     # Sample by sample (real and imaginary parts together), so that chunked draws
     # give the same samples as one draw.
     noise = rng.standard_normal((n, 2, 2 * modes + 1, 2 * modes + 1))

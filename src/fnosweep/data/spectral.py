@@ -63,8 +63,38 @@ def simulate(
     after every `record_every` steps: (B, steps // record_every, N, N). `force` is the
     forcing on the grid (N, N) or None. The dtype and device of w0 are used throughout.
     Raises DataError when the flow breaks the CFL condition or stops being finite."""
+    import torch
+
     with single_threaded(w0.device.type == "cpu"):
-        return _simulate(w0, viscosity, dt, steps, record_every, force)
+        res = w0.shape[-1]
+        kx, ky, keep = _wavenumbers(res, w0.dtype, w0.device)
+        lap = kx**2 + ky**2
+        inv_lap = torch.where(lap > 0, 1.0 / torch.where(lap > 0, lap, 1.0), 0.0)
+        # One complex multiplier per physical field we need: u = ∂yψ, v = −∂xψ, ∂xw, ∂yw.
+        mult = torch.stack([1j * ky * inv_lap, -1j * kx * inv_lap, 1j * kx, 1j * ky])
+        half = 0.5 * viscosity * dt * lap
+        # CN: (1 + νdt|k|²/2) ŵ⁺ = (1 − νdt|k|²/2) ŵ + dt·(f̂ − 3/2 N̂ + 1/2 N̂⁻), masked = de-aliased.
+        decay = torch.where(keep, (1.0 - half) / (1.0 + half), 0.0).to(mult.dtype)
+        gain = torch.where(keep, dt / (1.0 + half), 0.0).to(mult.dtype)
+        forced = gain * torch.fft.rfft2(force) if force is not None else torch.zeros_like(decay)
+        gain_now, gain_before = -1.5 * gain, 0.5 * gain  # AB2 weights folded into the gain
+
+        w_hat = torch.fft.rfft2(w0) * keep
+        previous: torch.Tensor | None = None
+        out = []
+        for step in range(steps):
+            fields = torch.fft.irfft2(w_hat[:, None] * mult, s=(res, res))  # (B, 4, N, N)
+            u, v, wx, wy = fields.unbind(1)
+            nonlinear = torch.fft.rfft2(torch.addcmul(u * wx, v, wy))
+            if step % CHECK_EVERY == 0:
+                check_cfl(u, v, dt, step * dt)  # a host sync: only every CHECK_EVERY steps
+            previous = nonlinear if previous is None else previous  # first step: N⁻ = N
+            # Fused multiply-adds: fewer passes over memory than the textbook expression.
+            w_hat = torch.addcmul(forced, decay, w_hat).addcmul_(gain_now, nonlinear).addcmul_(gain_before, previous)
+            previous = nonlinear
+            if (step + 1) % record_every == 0:
+                out.append(torch.fft.irfft2(w_hat, s=(res, res)))
+        return torch.stack(out, dim=1)
 
 
 @contextlib.contextmanager
@@ -82,47 +112,6 @@ def single_threaded(active: bool = True) -> Iterator[None]:
     finally:
         if active:
             torch.set_num_threads(previous)
-
-
-def _simulate(
-    w0: torch.Tensor,
-    viscosity: float,
-    dt: float,
-    steps: int,
-    record_every: int,
-    force: torch.Tensor | None,
-) -> torch.Tensor:
-    import torch
-
-    res = w0.shape[-1]
-    kx, ky, keep = _wavenumbers(res, w0.dtype, w0.device)
-    lap = kx**2 + ky**2
-    inv_lap = torch.where(lap > 0, 1.0 / torch.where(lap > 0, lap, 1.0), 0.0)
-    # One complex multiplier per physical field we need: u = ∂yψ, v = −∂xψ, ∂xw, ∂yw.
-    mult = torch.stack([1j * ky * inv_lap, -1j * kx * inv_lap, 1j * kx, 1j * ky])
-    half = 0.5 * viscosity * dt * lap
-    # CN: (1 + νdt|k|²/2) ŵ⁺ = (1 − νdt|k|²/2) ŵ + dt·(f̂ − 3/2 N̂ + 1/2 N̂⁻), masked = de-aliased.
-    decay = torch.where(keep, (1.0 - half) / (1.0 + half), 0.0).to(mult.dtype)
-    gain = torch.where(keep, dt / (1.0 + half), 0.0).to(mult.dtype)
-    forced = gain * torch.fft.rfft2(force) if force is not None else torch.zeros_like(decay)
-    gain_now, gain_before = -1.5 * gain, 0.5 * gain  # AB2 weights folded into the gain
-
-    w_hat = torch.fft.rfft2(w0) * keep
-    previous: torch.Tensor | None = None
-    out = []
-    for step in range(steps):
-        fields = torch.fft.irfft2(w_hat[:, None] * mult, s=(res, res))  # (B, 4, N, N)
-        u, v, wx, wy = fields.unbind(1)
-        nonlinear = torch.fft.rfft2(torch.addcmul(u * wx, v, wy))
-        if step % CHECK_EVERY == 0:
-            check_cfl(u, v, dt, step * dt)  # a host sync: only every CHECK_EVERY steps
-        previous = nonlinear if previous is None else previous  # first step: N⁻ = N
-        # Fused multiply-adds: fewer passes over memory than the textbook expression.
-        w_hat = torch.addcmul(forced, decay, w_hat).addcmul_(gain_now, nonlinear).addcmul_(gain_before, previous)
-        previous = nonlinear
-        if (step + 1) % record_every == 0:
-            out.append(torch.fft.irfft2(w_hat, s=(res, res)))
-    return torch.stack(out, dim=1)
 
 
 def _wavenumbers(

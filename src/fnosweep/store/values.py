@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fnosweep.history import RunInfo
+from fnosweep.history import dumps as history_dumps
 
 INTERRUPTED_STATE = "INTERRUPTED"
 """The store's state of an attempt the driver stopped and re-queued (Ctrl-C, a dead or
@@ -66,7 +67,9 @@ def trial_row(r: Any) -> TrialRow:
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, allow_nan=True, default=str)
+    """A column's JSON, in the history's encoding; a value JSON has no type for (a date a
+    spec's YAML gave) is kept as its text rather than refused."""
+    return history_dumps(obj, default=str)
 
 
 def now() -> datetime:

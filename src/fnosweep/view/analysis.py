@@ -89,7 +89,7 @@ def study_sweep_trials(ref: StudyRef) -> list[SweepTrial]:
 
     rows = ref.store.trials(ref.name)
     direction = ((ref.spec or {}).get("study") or {}).get("direction") or "minimize"
-    detail = frames.epoch_table(ref, sorted(detail_numbers(rows, direction=direction)))
+    detail = ref.store.epoch_lines(ref.name, sorted(detail_numbers(rows, direction=direction)))
     histories = frames.histories(detail, {r.number: r.run_info for r in rows})
     counts = ref.store.epoch_counts(ref.name)
     return sweep_trials(rows, histories, counts)

@@ -90,7 +90,7 @@ def write_histories(ref: StudyRef, *, trial: int | None, out: Path | None) -> li
     if out.exists() and not out.is_dir():
         raise FnosweepError(f"--out {out}: exists and is not a directory (json writes one file per trial into it)")
     rows = ref.store.trials(ref.name)
-    hist = frames.histories(frames.epoch_table(ref), {r.number: r.run_info for r in rows})
+    hist = frames.histories(ref.store.epoch_lines(ref.name), {r.number: r.run_info for r in rows})
     width = max(4, len(str(max((r.number for r in rows), default=0))))
     written = []
     for r in rows:

@@ -82,8 +82,9 @@ def build_html(ref: StudyRef) -> tuple[str, int]:
     picks = curves.pick_trials(trials, direction=direction)
     # One read of every field of every epoch: each trial's section is diagnosed from its
     # whole history (the text of `diagnose --trial N`), and the figures draw from the same.
-    table = frames.epoch_table(ref)
-    histories = frames.histories(table, {r.number: r.run_info for r in rows})
+    lines = ref.store.epoch_lines(ref.name)
+    table = frames.lines_table(lines)
+    histories = frames.histories(lines, {r.number: r.run_info for r in rows})
     epochs = table.to_pandas()
     counts = dict(zip(trials["number"], trials["epochs"], strict=True))
     # One computation: the text, the stability map and the importance figure read this value.

@@ -78,6 +78,11 @@ def esc(value: Any) -> str:
     return html.escape("none" if value is None else str(value))
 
 
+def knob_name(column: str) -> str:
+    """A trials-frame column as a figure names its knob: `param.training.lr` → `training.lr`."""
+    return column.removeprefix("param.").removeprefix("run.")
+
+
 def verdict_labels(trials: pd.DataFrame) -> pd.Series:
     """The colour key of each trial: its verdict, else failed / running / unknown (the
     conclusion's `outcome`, so every figure and the text label a trial alike)."""

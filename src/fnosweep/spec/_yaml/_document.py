@@ -1,33 +1,25 @@
-"""A spec file as plain data plus the line of every key, and `--set` overrides applied to it.
+"""A spec file as plain data plus the line of every key.
 
 PyYAML's `safe_load` forgets where values came from and silently keeps the last of two
 duplicate keys, so the document is composed into nodes and walked here: every key path
-gets its line, duplicates are refused with both lines. `Locator` then turns a key path
-into the place an error message points at: `file:line` or the `--set` that wrote it.
+gets its line, duplicates are refused with both lines.
 """
 
 from __future__ import annotations
 
-import copy
-import stat
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from fnosweep.errors import SpecError
-
-KeyPath = tuple[str, ...]
-"""Keys from the top of the document; a list item is a segment like "[2]"."""
+from fnosweep.files import read_bounded
+from fnosweep.spec._yaml._paths import KeyPath, one_line, render_path
 
 _MAX_VALUES = 100_000
 """Aliases can expand a small file exponentially ("billion laughs"); stop well before."""
 MAX_SPEC_BYTES = 1_000_000
 """A spec is a few kilobytes; a bigger file is refused before YAML reads any of it."""
-MAX_OVERRIDE_CHARS = 10_000
-"""A `--set` value is one field, a list of choices at most."""
 MAX_NODES = 20_000
 """YAML nodes (scalars, lists, mappings, aliases) a spec may hold, counted while composing."""
 MAX_DEPTH = 50
@@ -38,62 +30,12 @@ _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def show_name(name: str) -> str:
-    """A key as messages show it: as is, or quoted when it would break the one-line message."""
-    return name if name.isprintable() and name.strip() == name and name else repr(name)
-
-
-def render_path(path: KeyPath) -> str:
-    """`("study", "pruner", "type")` → `study -> pruner -> type`; list items as `choices[1]`."""
-    text = ""
-    for segment in path:
-        if segment.startswith("["):
-            text += segment
-        else:
-            text += (" -> " if text else "") + show_name(segment)
-    return text or "(top level)"
-
-
-def one_line(text: str) -> str:
-    """Error messages are one line: YAML's own span several."""
-    return " ".join(str(text).split())
-
-
-@dataclass(frozen=True)
-class Locator:
-    """Where a key path came from, for error messages."""
-
-    source: str
-    """The file name as the user gave it, or `<spec>` for a document built in code."""
-    lines: Mapping[KeyPath, int] = field(default_factory=dict)
-    """Line (1-based) of each key path in the file."""
-    origins: Mapping[KeyPath, str] = field(default_factory=dict)
-    """Key paths written by an override, and that override as `--set key=value`."""
-
-    def where(self, path: KeyPath) -> str:
-        """The nearest known place of `path` or of its closest ancestor."""
-        for n in range(len(path), -1, -1):
-            prefix = path[:n]
-            if prefix in self.origins:
-                return self.origins[prefix]
-            if prefix in self.lines:
-                return f"{self.source}:{self.lines[prefix]}"
-        return self.source
-
-
 def load_document(path: str | Path) -> tuple[Any, dict[KeyPath, int], str]:
     """Read a YAML file: (plain document, line of each key path, source name for messages)."""
     source = str(path)
     file = Path(path)
-    if file.is_dir():
-        raise SpecError(f"{source}: is a directory, expected a YAML spec file")
-    if not file.exists():
-        raise SpecError(f"{source}: no such file")
+    data = read_bounded(file, MAX_SPEC_BYTES, SpecError, "a YAML spec file", source)
     try:
-        if not stat.S_ISREG(file.stat().st_mode):  # /dev/zero never ends; opening a pipe blocks
-            raise SpecError(f"{source}: is not a regular file (a device or a pipe?), expected a YAML spec file")
-        with open(file, "rb") as f:
-            data = f.read(MAX_SPEC_BYTES + 1)
         if len(data) > MAX_SPEC_BYTES:
             size = file.stat().st_size
             raise SpecError(
@@ -116,7 +58,7 @@ def _megabytes(n: int) -> str:
 def parse_document(text: str, source: str) -> tuple[Any, dict[KeyPath, int]]:
     """Compose YAML text (safe tags only) into plain data and the line of every key path."""
     try:
-        node = _compose(text, source)
+        node = compose(text, source)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -135,7 +77,7 @@ def parse_document(text: str, source: str) -> tuple[Any, dict[KeyPath, int]]:
             f"{source}: the file is empty; a spec needs at least study.name, study.n_trials "
             "and one search parameter"
         )
-    walker = _Walker(source)
+    walker = Walker(source)
     doc = walker.value(node, (), frozenset())
     walker.lines[()] = node.start_mark.line + 1
     return doc, walker.lines
@@ -164,7 +106,7 @@ class _BoundedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
-def _compose(text: str, source: str) -> yaml.Node | None:
+def compose(text: str, source: str) -> yaml.Node | None:
     loader = _BoundedLoader(text, source)
     try:
         return loader.get_single_node()
@@ -181,7 +123,7 @@ def _first_tab_indent(text: str) -> int | None:
     return None
 
 
-class _Walker:
+class Walker:
     """Turns composed nodes into dicts, lists and scalars, recording lines on the way."""
 
     def __init__(self, source: str, *, with_lines: bool = True) -> None:
@@ -258,84 +200,3 @@ class _Walker:
             self.lines[(*path, key)] = line
             explicit[key] = self.value(value_node, (*path, key), stack)
         return {**merged, **explicit}
-
-
-def apply_overrides(
-    doc: Any, lines: Mapping[KeyPath, int], overrides: Sequence[str]
-) -> tuple[Any, dict[KeyPath, int], dict[KeyPath, str]]:
-    """Apply `dotted.key=value` overrides to a copy of the document.
-
-    Returns the new document, the lines still true of it, and the key paths each
-    override wrote (so an error there names the override, not a stale file line).
-    """
-    doc = copy.deepcopy(doc)
-    lines = dict(lines)
-    origins: dict[KeyPath, str] = {}
-    for text in overrides:
-        label = f"--set {_cut(show_name(text))}"
-        keys, value = _split_override(text, label)
-        if not isinstance(doc, dict):
-            break  # the document itself is refused by the parser, with its own message
-        path = _override_path(doc, keys, value)
-        node = doc
-        for i, segment in enumerate(path[:-1]):
-            if segment not in node:
-                node[segment] = {}
-                origins[path[: i + 1]] = label
-            elif not isinstance(node[segment], dict):
-                raise SpecError(
-                    f"{label}: {render_path(path[: i + 1])}: is not a mapping, so it has no key "
-                    f"{path[i + 1]!r}, but got {node[segment]!r}"
-                )
-            node = node[segment]
-        node[path[-1]] = value
-        for known in [p for p in lines if p[: len(path)] == path]:
-            del lines[known]
-        for known in [p for p in origins if p[: len(path)] == path]:
-            del origins[known]
-        origins[path] = label
-    return doc, lines, origins
-
-
-def _cut(text: str, limit: int = 120) -> str:
-    """An override as its label shows it: a 10 MB one is not repeated in every message."""
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
-
-
-def _split_override(text: str, label: str) -> tuple[list[str], Any]:
-    key, sep, raw = text.partition("=")
-    keys = key.strip().split(".")
-    if not sep or not all(keys):
-        raise SpecError(f"{label}: expected dotted.key=value, e.g. training.epochs=3")
-    if len(raw) > MAX_OVERRIDE_CHARS:
-        raise SpecError(f"{label}: the value is {len(raw)} characters; a --set value is at most "
-                        f"{MAX_OVERRIDE_CHARS} (put a longer one in the spec file)")
-    try:
-        node = _compose(raw, label)
-    except yaml.YAMLError as e:
-        raise SpecError(f"{label}: the value is not valid YAML: {one_line(str(e))}") from e
-    # the walker, as for a file: safe tags only, and aliases expanding past _MAX_VALUES refused
-    return keys, None if node is None else _Walker(label, with_lines=False).value(node, (), frozenset())
-
-
-def _override_path(doc: dict, keys: list[str], value: Any) -> KeyPath:
-    """Key path of an override; search keys are dotted themselves, so match them first."""
-    if keys[0] != "search" or len(keys) == 1:
-        return tuple(keys)
-    rest = keys[1:]
-    search = doc.get("search")
-    known = search if isinstance(search, dict) else {}
-    for n in range(len(rest), 0, -1):  # the longest search key that the override starts with
-        name = ".".join(rest[:n])
-        if name in known:
-            return ("search", name, *_attr_path(rest[n:]))
-    if len(rest) == 1 or isinstance(value, dict):
-        return ("search", ".".join(rest))
-    return ("search", ".".join(rest[:-1]), rest[-1])
-
-
-def _attr_path(attrs: list[str]) -> KeyPath:
-    """`when.a.b` → ("when", "a.b"): the keys of `when` are dotted themselves."""
-    if len(attrs) > 1 and attrs[0] == "when":
-        return ("when", ".".join(attrs[1:]))
-    return tuple(attrs)
