@@ -39,7 +39,9 @@ PRUNERS: dict[str, dict[str, Any]] = {
     },
     # (d) fnosweep's curve pruner (its defaults: what `pruner: {type: curve}` ships) + the rules.
     "curve+stability": {"pruner": {"type": "curve"}, "prune_on": ["diverged", "exploding_gradients"]},
-    # (e) successive halving with ASHA's rungs (1, 4, 16 epochs; a quarter goes on) + the rules.
+    # (e) the shipped default (sweeps/lr_clip.yaml): the curve pruner + divergence only.
+    "curve+diverged": {"pruner": {"type": "curve"}, "prune_on": ["diverged"]},
+    # (f) successive halving with ASHA's rungs (1, 4, 16 epochs; a quarter goes on) + the rules.
     "sh+stability": {
         "pruner": {"type": "successive_halving", "min_resource": 1, "reduction_factor": 4},
         "prune_on": ["diverged", "exploding_gradients"],

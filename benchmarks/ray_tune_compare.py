@@ -5,7 +5,7 @@ and the same `fnosweep.space.sample_params` (so they train the same configuratio
 order), on the same budget (trials x epochs), and both train with
 `fnosweep.trial.run_trial`: Tune's trainable reports each epoch's eval L2. Run per seed:
 fnosweep with no pruning (the reference), fnosweep with median + stability pruning and with
-its curve pruner + stability (the shipped default), and
+its shipped default (curve pruner, pruning on divergence only), and
 Tune with OptunaSearch (Optuna study in SQLite) and the default ASHA scheduler
 (grace period 1, reduction factor 4, max_t = epochs). Reported: epochs used, wall time,
 best eval L2 (Tune's own "best": the lowest last-reported value of any trial, and the
@@ -36,9 +36,9 @@ from _common import apply_quick, darcy_doc, header, spread, sweep_parser
 from sweep_efficiency import run_one
 
 TUNE_METRIC = "eval_l2"
-FNOSWEEP_PRUNED = {"fnosweep median+stab": "median+stability", "fnosweep curve+stab": "curve+stability"}
+FNOSWEEP_PRUNED = {"fnosweep median+stab": "median+stability", "fnosweep curve+div": "curve+diverged"}
 """fnosweep's pruned runs beside the unpruned one, by row label → `_common.PRUNERS` mode
-(curve+stability: the shipped default, `pruner: {type: curve}`)."""
+(curve+diverged: the shipped default, `pruner: {type: curve}` with `prune_on: [diverged]`)."""
 
 
 @dataclass(frozen=True)
