@@ -49,6 +49,8 @@ GOAL_EPOCHS = 27.0
 """Issue 18's goal: at most this % of the unpruned epochs (ASHA's figure in §2), best within 2 %."""
 SHIPPED = "curve"
 """The `pruning_replay.CURVES` setting fnosweep ships (sweeps/lr_clip.yaml, docs/pruning.md)."""
+SHIPPED_RULES = " + diverged"
+"""The `REPLAYED_RULES` it ships with (`prune_on: [diverged]`)."""
 
 
 @dataclass(frozen=True)
@@ -316,8 +318,8 @@ def costs(hist: dict[int, dict[int, Any]], seeds: list[int], label: str, pruner:
     from fnosweep.diagnose import Thresholds
     from fnosweep.history import metric_value
 
-    prune_on = REPLAYED_RULES[" + stability"]
-    print(f"\nwhere '{label} + stability' spends its epochs: trial:epochs run (final eval L2 unpruned / the seed's "
+    prune_on = REPLAYED_RULES[SHIPPED_RULES]
+    print(f"\nwhere '{label}{SHIPPED_RULES}' spends its epochs: trial:epochs run (final eval L2 unpruned / the seed's "
           "best; * ran to the end):")  # fmt: skip
     for seed in seeds:
         got = replay(hist[seed], _common.METRIC, pruner, prune_on, Thresholds())
@@ -343,11 +345,11 @@ def lower_bounds(hist: dict[int, dict[int, Any]], seeds: list[int], end_step: in
     at = sorted({settings.n_warmup_steps, end_step // 4, end_step // 2, 3 * end_step // 4})
     print(f"\nlower bounds: the trials that end better than every earlier one (records) and the epochs, % of none, "
           f"if (a) each record runs its budget and every other trial stops at epoch {warm} (the curve "
-          f"pruner's earliest), (b) only the first trial and the best do; then, for '{SHIPPED} + stability', "
+          f"pruner's earliest), (b) only the first trial and the best do; then, for '{SHIPPED}{SHIPPED_RULES}', "
           "each trial it let finish that was no record: its optimistic end vs the best, by epoch:")  # fmt: skip
     for seed in seeds:
         records, a, b = floors(hist[seed], _common.METRIC, warm)
-        got = replay(hist[seed], _common.METRIC, curve_pruner(end_step), REPLAYED_RULES[" + stability"], Thresholds())
+        got = replay(hist[seed], _common.METRIC, curve_pruner(end_step), REPLAYED_RULES[SHIPPED_RULES], Thresholds())
         kept = why_kept(hist[seed], _common.METRIC, got, end_step, settings, at)
         cells = [f"{n} (" + (", ".join(f"{s}: {o:.3g} < {b_:.3g}" for s, o, b_ in rows) or "no fit") + ")"
                  for n, rows in kept.items()]  # fmt: skip

@@ -36,7 +36,7 @@ TRIALS = (
     "trials({url!r}, 'synthetic', fmt=TableFormat.csv, epochs=True, out=pathlib.Path({out!r}))"
 )
 # The sweep diagnosis as `fnosweep diagnose STUDY` can make it: every trial (histories read
-# by fnosweep.view's fast reader), then conclude and render_sweep.
+# by history.parse_stored, the history parser's path for stored lines), then conclude and render_sweep.
 DIAGNOSE = (
     "from fnosweep.store.refs import find_study; from fnosweep.view.analysis import sweep_conclusion; "
     "print(sweep_conclusion(find_study({url!r}, 'synthetic')).splitlines()[0])"
