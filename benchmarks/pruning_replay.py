@@ -136,7 +136,8 @@ def floors(histories: Mapping[int, History], metric: str, min_epochs: int) -> tu
 def why_kept(histories: Mapping[int, History], metric: str, got: Replayed, end_step: int,
              settings: object, at: Sequence[int]) -> dict[int, list[tuple[int, float, float]]]:  # fmt: skip
     """For each trial the curve rule let finish though it did not end as the best so far:
-    (epoch, optimistic end, best finished) at the epochs `at` — why it was not stopped."""
+    (epoch, the better of its two bounds, best finished) at the epochs `at` — why it was
+    not stopped (minimizing)."""
     from fnosweep.pruners._decide import decide
 
     finished: list[tuple[int, float]] = []
@@ -153,8 +154,8 @@ def why_kept(histories: Mapping[int, History], metric: str, got: Replayed, end_s
             for step in at:
                 d = decide(points[: step + 1], finished, end_step=end_step, minimize=True,
                            settings=settings, curves=curves)  # type: ignore[arg-type]
-                if d.optimistic is not None and d.best is not None:
-                    rows.append((step, d.optimistic, d.best))
+                if d.optimistic is not None and d.best is not None:  # the good end the rule compared
+                    rows.append((step, min(d.optimistic, d.experienced or math.inf), d.best))
             kept[n] = rows
         finished.append((n, final))
         curves.append(points)
