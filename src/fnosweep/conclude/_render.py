@@ -40,7 +40,7 @@ def render_sweep(conclusion: SweepConclusion) -> str:
     out += ["", "## Best configuration", ""]
     out.append(para(_best(c.best)) if c.best else "No trial completed with a value.")
     out += ["", "## Pruning and compute saved", ""]
-    out.append(para(_pruning(c)))
+    out += _pruning(c)
     out += ["", "## Time to target", ""]
     lines = [bullet(f"trial {t.number} ({fmt.num(t.value)}): {t.ttt.text()}")
              for t in c.top if t.ttt is not None]
@@ -59,15 +59,17 @@ def _curve_reason(reason: str) -> str:
     return reason.split(":", 1)[-1].strip().rstrip(".") or "no reason stored"
 
 
-def _pruning(c: SweepConclusion) -> str:
+CURVE_LINES = 10
+"""Curve-pruned trials listed with their numbers; the rest are named (each in `--trial N`)."""
+
+
+def _pruning(c: SweepConclusion) -> list[str]:
     n = sum(c.pruned.values())
     if not n:
         text = "No trial was pruned."
     else:
         reasons = ", ".join(f"{r} {k}" for r, k in sorted(c.pruned.items(), key=lambda kv: -kv[1]))
-        text = f"{n} trials pruned: {reasons}."
-        for number, reason in c.curve_prunes:  # each with its numbers: epoch, projection, best
-            text += f" The curve pruner stopped trial {number}: {_curve_reason(reason)}."
+        text = f"{n} {'trial' if n == 1 else 'trials'} pruned: {reasons}."
     text += f" Epochs run: {c.epochs_run:,}"
     if c.epochs_budget:
         finished = sum(c.states.get(s, 0) for s in ("COMPLETE", "PRUNED", "FAIL"))
@@ -78,4 +80,13 @@ def _pruning(c: SweepConclusion) -> str:
                  f"({fmt.pct(saved / full if full else 0.0, signed=False)}).")
     else:
         text += " (no epoch budget given, so the saving is not computed)."
-    return text
+    lines = [para(text)]
+    if c.curve_prunes:  # each with its numbers: epoch, projection, best
+        lines += ["", "The curve pruner stopped:", ""]
+        lines += [bullet(f"trial {number}: {_curve_reason(reason)}.")
+                  for number, reason in c.curve_prunes[:CURVE_LINES]]
+        rest = [str(number) for number, _ in c.curve_prunes[CURVE_LINES:]]
+        if rest:
+            lines.append(bullet(f"and {len(rest)} more: trials {', '.join(rest)} "
+                                "(`--trial N` gives each)."))
+    return lines
