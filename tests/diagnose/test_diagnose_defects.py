@@ -264,3 +264,26 @@ def test_audit_catches_each_kind_of_contradiction():
                 "12 % of steps clipped in epoch 3",
                 "167× larger than the FNO paper's FNO-2D on Navier–Stokes ν=1e-3"):
         assert audit(h, d, render_trial(d, h) + "\n" + bad + ".\n"), bad
+
+
+# -- read on a quickstart trial not tuned on (lr 0.25, clip 0.5, diverged in epoch 0) -----------
+
+DIVERGED_CLIPPED = make([1.47e9], eval=[317_752.0], gmed=[2.3e9], gmax=[3.0e11], clip=[0.94],
+                        first=0.3932, optimizer="adamw", clip_threshold=0.5, lr=0.25, loss="h1",
+                        n_params=766_225, n_train=256, epochs=12)
+
+
+def test_a_diverged_runs_norm_gets_no_clip_advice_and_one_eval_epoch_claims_no_trend():
+    d, text = judged(DIVERGED_CLIPPED)
+    assert d.verdict == "diverged" and d.by_code("heavy_clipping") is None
+    size = d.by_code("overparameterized")
+    assert size is not None and "one epoch of eval, too few to tell" in size.evidence
+    assert "still improves" not in text and "1 epoch (epoch 0)" in text and "epochs 0–0" not in text
+
+
+def test_heavy_clipping_does_not_call_a_norm_grown_tenfold_not_growing():
+    h = make([0.5, 0.45, 0.44], eval=[0.3, 0.28, 0.27], gmed=[5.0, 5.2, 5.1], clip=[0.2, 0.9, 0.95],
+             first=0.3, optimizer="adamw", clip_threshold=1.0, lr=1e-3)
+    heavy = diagnose(h).by_code("heavy_clipping")
+    assert heavy is not None and "not growing" not in heavy.evidence
+    assert "17× its first step (0.3)" in heavy.evidence

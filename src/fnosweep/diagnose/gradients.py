@@ -105,7 +105,9 @@ def gradient_rule(ctx: Context, found: Collection[str] = ()) -> Result:
         findings.append(_growth_warning(ctx, gr))
     last_clip = ctx.last_clip()
     exploded = bool(findings) and findings[0].code == "exploding_gradients"
-    if not exploded and last_clip is not None and last_clip >= ctx.th.explode_clip_fraction:
+    # A diverged run's norm is the divergence's, not the clip's scale: no clip advice then.
+    if (not exploded and "diverged" not in found and last_clip is not None
+            and last_clip >= ctx.th.explode_clip_fraction):
         findings.append(_heavy_clipping(ctx, gr))
     if not ctx.clipping and ctx.clip is not None:
         missing.append("clipping: clip fractions recorded without a clip threshold or a clipped "
@@ -191,8 +193,11 @@ def _heavy_clipping(ctx: Context, gr: Growth) -> Finding:
     thr = ctx.run.clip_threshold
     top = p95(ctx)
     over = f" ({fmt.factor(gr.last / thr)} the threshold)" if thr else ""
-    evidence = (f"{clip_text(ctx)}; pre-clip norm {gr.stat} {fmt.num(gr.last)}{over}, not "
-                f"growing {fmt.factor(ctx.th.explode_growth)}")
+    # "not growing" only where it holds: a norm 10x its first step under a short streak of
+    # clipping is no explosion by the rule, but it did grow.
+    grew = (f"not growing {fmt.factor(ctx.th.explode_growth)}" if gr.factor < ctx.th.explode_growth
+            else f"{fmt.factor(gr.factor)} its {gr.ref_text} ({fmt.num(gr.ref)})")
+    evidence = f"{clip_text(ctx)}; pre-clip norm {gr.stat} {fmt.num(gr.last)}{over}, {grew}"
     near = f"clip near the p95 norm ({fmt.num(top)})" if top else "clip near the norm it cuts"
     if ctx.adaptive:
         evidence += (f": the clip sits below the norm's natural level (a batch-summed loss "

@@ -97,7 +97,8 @@ def run_line(ctx: Context) -> str:
     parts += [f"{k} {v}" for k, v in named if v not in (None, "n/a")]
     eps = ctx.history.epochs
     if eps:
-        parts.append(f"{len(eps)} epochs ({fmt.epochs(eps[0].epoch, eps[-1].epoch)})")
+        parts.append(f"{len(eps)} epoch{'s' if len(eps) > 1 else ''} "
+                     f"({fmt.epochs(eps[0].epoch, eps[-1].epoch)})")
     return "Run: " + " · ".join(parts) + "."
 
 
@@ -240,10 +241,10 @@ def _listing(s: Series, pct: bool = False, keep: int = 12) -> str:
     show = (lambda v: fmt.pct(v, signed=False)) if pct else fmt.num
     pts = s.points
     if len(pts) <= keep:
-        return ", ".join(show(v) for _, v in pts) + f" (epochs {pts[0][0]}–{pts[-1][0]})"
+        return ", ".join(show(v) for _, v in pts) + f" ({fmt.epochs(pts[0][0], pts[-1][0])})"
     head = ", ".join(f"{show(v)}" for _, v in pts[:3])
     tail = ", ".join(f"{show(v)}" for _, v in pts[-4:])
-    return f"{head}, …, {tail} (epochs {pts[0][0]}–{pts[-1][0]})"
+    return f"{head}, …, {tail} ({fmt.epochs(pts[0][0], pts[-1][0])})"
 
 
 def _target(d: Diagnosis) -> float | None:

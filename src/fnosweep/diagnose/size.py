@@ -83,8 +83,12 @@ def overparam_rule(ctx: Context, found: Collection[str] = ()) -> Result:
         evidence += "; no eval metric to tell whether it memorises"
     elif worsening:
         evidence += "; eval is worsening: the capacity goes to memorising"
-    else:
+    elif len(ctx.eval) < 2:
+        evidence += "; one epoch of eval, too few to tell whether it memorises"
+    elif min(ctx.eval.values[1:]) < ctx.eval.values[0]:
         evidence += "; eval still improves"
+    else:
+        evidence += "; eval is not worsening, nor better than at its first epoch"
     steps: tuple[Step, ...] = ()
     if aim < run.n_params:
         steps = (Step("model", "lower",
