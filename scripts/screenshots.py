@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
@@ -78,6 +74,7 @@ def dashboard(ref, png: Path, tmp: Path) -> None:  # type: ignore[no-untyped-def
 
     import optuna
 
+    from fnosweep.testing.dashboard import served_dashboard
     from fnosweep.view.dashboard import publish_study, study_url
 
     url = ref.store.url
@@ -92,24 +89,10 @@ def dashboard(ref, png: Path, tmp: Path) -> None:  # type: ignore[no-untyped-def
     study = optuna.load_study(study_name=ref.name, storage=url)
     publish_study(study, store, ref.name)
     store.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    code = f"from fnosweep.cli.views import dashboard; dashboard({url!r}, port={port})"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+    with served_dashboard(url, wait_s=300) as port:
         page = study_url(url, ref.name, host="127.0.0.1", port=port)
         shoot(page, tmp / "dash.png", 1280, 3200, tmp / "p4")
         crop(tmp / "dash.png", png, 1220, 2695, left=60)  # fnosweep's figures, below Optuna's own
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

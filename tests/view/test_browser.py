@@ -159,14 +159,11 @@ DASHBOARD_WIDTH = 1280
 @pytest.fixture
 def dashboard_page(sweep_url, tmp_path):
     """optuna-dashboard serving a copy of the shared sweep with fnosweep's figures published."""
-    import socket
     import sqlite3
-    import sys
-    import time
-    import urllib.request
 
     import optuna
 
+    from fnosweep.testing.dashboard import served_dashboard
     from fnosweep.view import dashboard, frames
 
     db = tmp_path / "d.db"
@@ -178,22 +175,8 @@ def dashboard_page(sweep_url, tmp_path):
     spec = {"study": {"metric": "eval.32_l2", "direction": "minimize"}, "training": {"epochs": 12}}
     dashboard.publish_sweep(study, conclusion_markdown="# Sweep conclusion",
                             figures=dashboard.sweep_figures(loaded.trials, loaded.epochs, spec))  # fmt: skip
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    code = f"from fnosweep.cli.views import dashboard; dashboard({url!r}, port={port})"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5).read()
-                break
-            except OSError:
-                time.sleep(0.2)
+    with served_dashboard(url) as port:
         yield f"http://127.0.0.1:{port}/dashboard/studies/{study._study_id}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_dashboard_figures_fit_their_panels(dashboard_page, tmp_path):
