@@ -23,10 +23,9 @@ class CurvePruner(optuna.pruners.BasePruner):
     """Prune a trial whose learning curve, projected to the last step, cannot beat the best.
 
     After `n_warmup_steps`, the trial's recent values are fitted with an exponential and a
-    power law and
-    projected to `max_resource` (the budget's last step; ``"auto"``: the last step of the
-    finished trials). The trial is pruned when even the optimistic end of that projection
-    (the good end of a one-sided `confidence` prediction interval) is worse than the
+    power law and projected to `max_resource` (the budget's last step; ``"auto"``: the last
+    step of the finished trials). The trial is pruned when even the optimistic end of that
+    projection (the good end of a one-sided `confidence` prediction interval) is worse than the
     `rank`-th best COMPLETE trial's value by more than `margin` (relative), and so is the
     trial's best value so far carried `headroom` times as far as the largest gain any
     COMPLETE trial made from the same step to its end (the schedule's late drop, which the
